@@ -1,0 +1,1 @@
+"""Mesh rasterization, shading and rendering."""

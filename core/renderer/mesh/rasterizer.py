@@ -1,0 +1,116 @@
+"""`RasterizationSettings` and `MeshRasterizer`: world-space meshes in, `Fragments` out."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Tuple, Union
+
+import torch
+
+from .fragments import Fragments
+from .rasterize_meshes import _image_hw, rasterize_meshes
+
+# Bytes per fragment slot: the four dense outputs (8 + 4 + 12 + 4) plus the sparse form with its
+# autograd copies; used to refuse requests that would exhaust memory before allocating anything.
+_BYTES_PER_SLOT = 64
+_DEFAULT_MEMORY_BUDGET = 4 * 1024**3
+
+
+@dataclass
+class RasterizationSettings:
+    """PyTorch3D's rasterization settings, with the same fields and defaults.
+
+    `bin_size` and `max_faces_per_bin` are accepted and ignored: faces are binned by their own
+    screen bounding boxes, which needs no tuning. `z_clip_value` and `cull_to_frustum` are
+    accepted; faces with a vertex behind the camera (z < 1e-8) are skipped rather than clipped.
+    `max_memory_bytes` (not in PyTorch3D) caps the memory the fragments of one call may take;
+    a larger request raises a ValueError instead of exhausting the machine.
+    """
+
+    image_size: Union[int, Tuple[int, int]] = 256
+    blur_radius: float = 0.0
+    faces_per_pixel: int = 1
+    bin_size: Optional[int] = None
+    max_faces_per_bin: Optional[int] = None
+    perspective_correct: Optional[bool] = None
+    clip_barycentric_coords: Optional[bool] = None
+    cull_backfaces: bool = False
+    z_clip_value: Optional[float] = None
+    cull_to_frustum: bool = False
+    max_memory_bytes: int = _DEFAULT_MEMORY_BUDGET
+
+
+def check_raster_settings(settings: RasterizationSettings, batch_size: int) -> Tuple[int, int]:
+    """Validate settings for a batch; return (H, W). Raises ValueError naming the bad setting."""
+    hw = _image_hw(settings.image_size)
+    k = settings.faces_per_pixel
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ValueError(f"faces_per_pixel must be an int >= 1; got {k!r}")
+    blur = float(settings.blur_radius)
+    if not (blur >= 0.0 and blur < float("inf")):
+        raise ValueError(f"blur_radius must be a finite number >= 0; got {settings.blur_radius!r}")
+    need = batch_size * hw[0] * hw[1] * k * _BYTES_PER_SLOT
+    if need > settings.max_memory_bytes:
+        raise ValueError(
+            f"rasterizing {batch_size} image(s) of {hw[0]}x{hw[1]} with faces_per_pixel={k} needs about "
+            f"{need / 1024**3:.1f} GiB for its fragments, over the budget of "
+            f"{settings.max_memory_bytes / 1024**3:.1f} GiB; lower faces_per_pixel, image_size or the batch "
+            f"size (or raise RasterizationSettings.max_memory_bytes)"
+        )
+    return hw
+
+
+class MeshRasterizer(torch.nn.Module):
+    """Projects meshes with a camera and rasterizes them into `Fragments` (PyTorch3D's API)."""
+
+    def __init__(self, cameras=None, raster_settings: Optional[RasterizationSettings] = None) -> None:
+        super().__init__()
+        self.cameras = cameras
+        self.raster_settings = raster_settings if raster_settings is not None else RasterizationSettings()
+
+    def to(self, device):  # type: ignore[override]
+        if self.cameras is not None:
+            self.cameras = self.cameras.to(device)
+        return self
+
+    def transform(self, meshes_world, **kwargs):
+        """Meshes with vertices in NDC (x, y) and view-space z, as the rasterizer consumes them."""
+        cameras = kwargs.get("cameras", self.cameras)
+        if cameras is None:
+            raise ValueError("MeshRasterizer needs cameras: pass cameras= to the constructor or the call")
+        n_cameras, n_meshes = len(cameras), len(meshes_world)
+        if n_cameras != 1 and n_cameras != n_meshes:
+            raise ValueError(f"batch size mismatch: {n_cameras} cameras for {n_meshes} meshes (use 1 or {n_meshes})")
+        verts_world = meshes_world.verts_padded()
+        eps = kwargs.get("eps", None)
+        verts_view = cameras.get_world_to_view_transform(**kwargs).transform_points(verts_world, eps=eps)
+        to_ndc = cameras.get_ndc_camera_transform(**kwargs)
+        projection = cameras.get_projection_transform(**kwargs).compose(to_ndc)
+        verts_ndc = projection.transform_points(verts_view, eps=eps)
+        verts_ndc = torch.cat((verts_ndc[..., :2], verts_view[..., 2:3]), dim=-1)
+        return meshes_world.update_padded(new_verts_padded=verts_ndc)
+
+    def forward(self, meshes_world, **kwargs) -> Fragments:
+        settings = kwargs.get("raster_settings", self.raster_settings)
+        hw = check_raster_settings(settings, len(meshes_world))
+        verts = meshes_world.verts_packed()
+        if verts.numel() and not bool(torch.isfinite(verts).all()):
+            raise ValueError("mesh vertices contain NaN or Inf; cannot rasterize")
+        cameras = kwargs.get("cameras", self.cameras)
+        meshes_proj = self.transform(meshes_world, **kwargs)
+        perspective_correct = settings.perspective_correct
+        if perspective_correct is None:
+            perspective_correct = bool(cameras.is_perspective())
+        clip = settings.clip_barycentric_coords
+        if clip is None:
+            clip = settings.blur_radius > 0.0
+        sparse = rasterize_meshes(
+            meshes_proj,
+            image_size=hw,
+            blur_radius=settings.blur_radius,
+            faces_per_pixel=settings.faces_per_pixel,
+            perspective_correct=perspective_correct,
+            clip_barycentric_coords=clip,
+            cull_backfaces=settings.cull_backfaces,
+            return_sparse=True,
+        )
+        return Fragments.from_sparse(sparse)
