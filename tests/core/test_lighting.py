@@ -60,7 +60,8 @@ def test_diffuse_packed_with_batch1_light():
     torch.manual_seed(1)
     normals = torch.randn(7, 3)
     out = diffuse(normals, ((0.3, 0.3, 0.3),), ((0.0, 1.0, 0.0),))
-    torch.testing.assert_close(out.double(), _ref_diffuse(normals.double(), (0.3,) * 3, (0, 1, 0)), atol=1e-6, rtol=1e-5)
+    ref = _ref_diffuse(normals.double(), (0.3,) * 3, (0, 1, 0))
+    torch.testing.assert_close(out.double(), ref, atol=1e-6, rtol=1e-5)
 
 
 def test_diffuse_batch_mismatch_raises():
@@ -155,7 +156,9 @@ def test_light_defaults():
 
 def test_directional_light_methods_match_functions():
     torch.manual_seed(4)
-    lights = DirectionalLights(diffuse_color=((0.1, 0.2, 0.3),), specular_color=((0.5, 0.6, 0.7),), direction=((1, 2, 3),))
+    lights = DirectionalLights(
+        diffuse_color=((0.1, 0.2, 0.3),), specular_color=((0.5, 0.6, 0.7),), direction=((1, 2, 3),)
+    )
     normals, points = torch.randn(1, 4, 4, 2, 3), torch.randn(1, 4, 4, 2, 3)
     cam = torch.tensor([[0.0, 0.0, 3.0]])
     torch.testing.assert_close(lights.diffuse(normals), diffuse(normals, lights.diffuse_color, lights.direction))

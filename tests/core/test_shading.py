@@ -6,8 +6,6 @@ tests do not depend on core.structures or core.renderer.cameras.
 from __future__ import annotations
 
 import math
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
@@ -18,6 +16,7 @@ from core.renderer.materials import Materials
 from core.renderer.mesh.fragments import Fragments
 from core.renderer.mesh.shading import _apply_lighting, flat_shading, gouraud_shading, phong_shading
 from core.renderer.mesh.textures import TexturesUV, TexturesVertex
+from tests.shared_data import require_shared
 
 
 class StubMeshes:
@@ -196,7 +195,8 @@ def test_batched_lights_and_cameras_per_mesh():
     # Two meshes (3 and 4 verts); light, camera and material differ per batch element.
     v1 = torch.tensor([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [1.0, 1.0, 0.3]])
     f1 = torch.tensor([[0, 1, 2], [1, 3, 2]])
-    colors = [torch.rand(3, 3, generator=torch.Generator().manual_seed(0)), torch.rand(4, 3, generator=torch.Generator().manual_seed(1))]
+    g = torch.Generator().manual_seed(0)
+    colors = [torch.rand(3, 3, generator=g), torch.rand(4, 3, generator=g)]
     meshes = StubMeshes([TRI_VERTS, v1], [TRI_FACES, f1], textures=TexturesVertex(colors))
     lights = PointLights(location=((0.0, 0.0, 3.0), (2.0, 1.0, 2.0)), diffuse_color=((0.3, 0.3, 0.3), (0.6, 0.5, 0.4)))
     cams = StubCameras([[0.0, 0.0, 5.0], [1.0, -1.0, 4.0]])
@@ -259,7 +259,8 @@ def test_phong_gradcheck_wrt_verts_and_texels():
     normals = F.normalize(torch.tensor([[0.3, 0.0, 1.0], [0.0, -0.4, 1.0], [-0.2, 0.5, 1.0]]), dim=1).double()
     texels = torch.rand(1, 1, 2, 1, 3, dtype=torch.float64, requires_grad=True)
     bary = torch.tensor([[0.2, 0.3, 0.5], [0.6, 0.3, 0.1]], dtype=torch.float64).reshape(1, 1, 2, 1, 3)
-    frags = Fragments(torch.zeros(1, 1, 2, 1, dtype=torch.int64), torch.zeros(1, 1, 2, 1), bary, torch.zeros(1, 1, 2, 1))
+    zeros = torch.zeros(1, 1, 2, 1)
+    frags = Fragments(torch.zeros(1, 1, 2, 1, dtype=torch.int64), zeros, bary, zeros)
     lights = PointLights(location=((0.5, 1.0, 2.0),))
     cams = StubCameras([[-0.5, 0.5, 3.0]])
 
@@ -280,24 +281,13 @@ def test_pix_to_face_out_of_range_raises():
 # ---------------------------------------------------------------------------------------------
 # PyTorch3D reference renders: shade the stored fragments and hard-blend, compare the images.
 # ---------------------------------------------------------------------------------------------
-def _reference_dir():
-    here = Path(__file__).resolve()
-    for root in [here.parents[2] / "shared", here.parents[3] / "shared", Path("/work/shared")]:
-        d = root / "reference" / "p3d"
-        if d.is_dir():
-            return d
-    return None
-
-
 @pytest.mark.parametrize(
     "scene",
     ["s01_sphere2_hardphong_point_64", "s08_sphere4_ortho_hardphong_directional_128", "s17_cow_uv_hardphong_128"],
 )
 def test_phong_matches_pytorch3d_reference(scene):
-    ref_dir = _reference_dir()
-    if ref_dir is None or not (ref_dir / f"{scene}.npz").exists():
-        pytest.skip("reference scenes not available")
-    d = {k: torch.from_numpy(v) for k, v in np.load(ref_dir / f"{scene}.npz").items()}
+    path = require_shared(f"reference/p3d/{scene}.npz")
+    d = {k: torch.from_numpy(v) for k, v in np.load(path).items()}
     if "verts_rgb" in d:
         tex = TexturesVertex([d["verts_rgb"]])
     else:

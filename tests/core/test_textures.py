@@ -1,6 +1,7 @@
 """TexturesVertex and TexturesUV: representations, sampling values, batching, gradients, errors."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -176,7 +177,10 @@ def test_uv_each_mesh_samples_its_own_map_with_packed_faces():
     tex = TexturesUV(
         [red, green],
         [torch.tensor([[0, 1, 2], [0, 2, 1]]), torch.tensor([[1, 0, 2]])],
-        [torch.tensor([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]]), torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [9.0, 9.0]])],
+        [
+            torch.tensor([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]]),
+            torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [9.0, 9.0]]),
+        ],
     )
     # Batch element 1's fragment hits packed face 2 = face 0 of mesh 1; bary (1,0,0) → uv index 1 → uv (0, 1).
     pix_to_face = torch.tensor([[[[1]]], [[[2]]]])
@@ -204,7 +208,8 @@ def test_uv_gradcheck_wrt_map_and_grad_to_uvs():
     verts_uvs = torch.tensor([[0.1, 0.2], [0.9, 0.3], [0.4, 0.95]], dtype=torch.float64, requires_grad=True)
     faces_uvs = torch.tensor([[0, 1, 2]])
     bary = torch.tensor([[0.2, 0.5, 0.3], [0.6, 0.1, 0.3]], dtype=torch.float64).reshape(1, 1, 2, 1, 3)
-    frags = Fragments(torch.zeros(1, 1, 2, 1, dtype=torch.int64), torch.zeros(1, 1, 2, 1), bary, torch.zeros(1, 1, 2, 1))
+    zeros = torch.zeros(1, 1, 2, 1)
+    frags = Fragments(torch.zeros(1, 1, 2, 1, dtype=torch.int64), zeros, bary, zeros)
 
     def f(map_, uvs):
         return TexturesUV([map_], [faces_uvs], [uvs]).sample_textures(frags)
@@ -300,3 +305,26 @@ def test_uv_validation():
         TexturesUV([m], [f], [v], padding_mode="wrap")
     with pytest.raises(ValueError, match="batch size"):
         TexturesUV([m], [f], [v]).sample_textures(_fragments(torch.zeros(2, 1, 1, 1), torch.zeros(2, 1, 1, 1, 3)))
+
+
+def test_uv_batched_multi_k_matches_hand_bilinear():
+    g = torch.Generator().manual_seed(8)
+    maps = [torch.rand(5, 4, 3, generator=g), torch.rand(5, 4, 3, generator=g)]
+    faces = [torch.tensor([[0, 1, 2], [2, 3, 0]]), torch.tensor([[1, 2, 0]])]
+    uvs = [torch.rand(4, 2, generator=g), torch.rand(3, 2, generator=g)]
+    tex = TexturesUV(maps, faces, uvs)
+    N, H, W, K = 2, 2, 3, 2
+    pix_to_face = torch.tensor([[[[0, 1], [1, -1], [0, 0]], [[1, 0], [0, 1], [-1, -1]]],
+                                [[[2, -1], [2, 2], [-1, -1]], [[2, 2], [-1, -1], [2, -1]]]])
+    bary = torch.rand(N, H, W, K, 3, generator=g)
+    bary = bary / bary.sum(-1, keepdim=True)
+    out = tex.sample_textures(_fragments(pix_to_face, bary))
+    assert out.shape == (N, H, W, K, 3)
+    offsets = [0, 2]
+    for idx in np.ndindex(N, H, W, K):
+        n, f = idx[0], int(pix_to_face[idx])
+        if f < 0:
+            continue
+        corner_uvs = uvs[n][faces[n][f - offsets[n]]]
+        u, v = (bary[idx][:, None] * corner_uvs).sum(0).tolist()
+        torch.testing.assert_close(out[idx], _bilinear(maps[n], u, v), atol=1e-6, rtol=1e-5)

@@ -61,10 +61,11 @@ def barycentrics(
     b = xy[:, [2, 0, 1]]
     w = _edge(pxy[:, None, :], a, b) / area[:, None]
     if perspective_correct:
+        # Same operation order as PyTorch3D (w0*z1*z2, w1*z0*z2, w2*z0*z1, summed left to right),
+        # so that depth ties among the K nearest faces break the same way.
         z = v[..., 2]
-        zz = z[:, [1, 2, 0]] * z[:, [2, 0, 1]]  # z1*z2, z2*z0, z0*z1
-        top = w * zz
-        w = top / top.sum(dim=1, keepdim=True).clamp_min(_PERSPECTIVE_EPS)
+        top = w * z[:, [1, 0, 0]] * z[:, [2, 2, 1]]
+        w = top / _sum3(top).clamp_min(_PERSPECTIVE_EPS)
     inside = (w > 0).all(dim=1)
     return w, inside
 
@@ -72,7 +73,18 @@ def barycentrics(
 def clip_barycentrics(w: torch.Tensor) -> torch.Tensor:
     """Clamp weights at 0 and renormalise, as PyTorch3D's barycentric clipping does."""
     w = w.clamp_min(0.0)
-    return w / w.sum(dim=1, keepdim=True).clamp_min(_CLIP_EPS)
+    return w / _sum3(w).clamp_min(_CLIP_EPS)
+
+
+def _sum3(w: torch.Tensor) -> torch.Tensor:
+    """w0 + w1 + w2 added left to right, as (M, 1)."""
+    return (w[:, 0] + w[:, 1] + w[:, 2])[:, None]
+
+
+def interpolate_depth(w: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """Depth (M,) at barycentric weights w (M, 3) of faces v (M, 3, 3), summed left to right."""
+    zw = w * v[..., 2]
+    return zw[:, 0] + zw[:, 1] + zw[:, 2]
 
 
 def squared_distance_to_triangle(pxy: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
@@ -201,7 +213,7 @@ def select_fragments(
             wts, inside = barycentrics(pxy, v, perspective_correct)
             if clip_barycentric_coords:
                 wts = clip_barycentrics(wts)
-            z = (wts * v[..., 2]).sum(1)
+            z = interpolate_depth(wts, v)
             keep = z >= 0
             if blur_radius > 0:
                 outside = keep & ~inside
@@ -245,7 +257,7 @@ def fragment_geometry(
     wts, inside = barycentrics(pxy, v, perspective_correct)
     if clip_barycentric_coords:
         wts = clip_barycentrics(wts)
-    z = (wts * v[..., 2]).sum(1)
+    z = interpolate_depth(wts, v)
     d2 = squared_distance_to_triangle(pxy, v)
     dists = torch.where(inside, -d2, d2)
     return wts, z, dists

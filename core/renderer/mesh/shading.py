@@ -55,7 +55,9 @@ def _apply_lighting(
 
 def _check_fragments(meshes: Any, fragments: Any) -> None:
     if fragments.pix_to_face.dim() != 4:
-        raise ValueError(f"fragments.pix_to_face must have shape (N, H, W, K); got {tuple(fragments.pix_to_face.shape)}")
+        raise ValueError(
+            f"fragments.pix_to_face must have shape (N, H, W, K); got {tuple(fragments.pix_to_face.shape)}"
+        )
     n_faces = meshes.faces_packed().shape[0]
     if fragments.pix_to_face.numel() and int(fragments.pix_to_face.max()) >= n_faces:
         raise ValueError(

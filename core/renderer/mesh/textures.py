@@ -186,7 +186,9 @@ class TexturesVertex(TexturesBase):
         """Whether the padded features match a mesh batch with these sizes."""
         return tuple(self.verts_features_padded().shape[0:2]) == (batch_size, max_num_verts)
 
-    def sample_textures(self, fragments: Any, faces_packed: Optional[torch.Tensor] = None, **kwargs: Any) -> torch.Tensor:
+    def sample_textures(
+        self, fragments: Any, faces_packed: Optional[torch.Tensor] = None, **kwargs: Any
+    ) -> torch.Tensor:
         """Interpolate vertex features at each fragment → (N, H, W, K, C); zeros where empty.
 
         faces_packed: (F, 3) packed vertex indices of the mesh batch (required).
@@ -370,7 +372,9 @@ class TexturesUV(TexturesBase):
     def _format_maps_padded(self, maps: TensorOrList) -> torch.Tensor:
         if isinstance(maps, torch.Tensor):
             if maps.dim() != 4 or maps.shape[0] != self._N:
-                raise ValueError(f"Expected maps to be of shape (N, H, W, C) with N = {self._N}; got {tuple(maps.shape)}")
+                raise ValueError(
+                    f"Expected maps to be of shape (N, H, W, C) with N = {self._N}; got {tuple(maps.shape)}"
+                )
             if not maps.is_floating_point():
                 raise TypeError(f"maps must be a floating point tensor (e.g. uint8 / 255); got {maps.dtype}")
             return maps
@@ -382,7 +386,9 @@ class TexturesUV(TexturesBase):
             for i, m in enumerate(maps):
                 _check_tensor(f"maps[{i}]", m)
                 if m.dim() != 3:
-                    raise ValueError(f"Expected each texture map to be of shape (H, W, C); maps[{i}] has shape {tuple(m.shape)}")
+                    raise ValueError(
+                        f"Expected each texture map to be of shape (H, W, C); maps[{i}] has shape {tuple(m.shape)}"
+                    )
                 if not m.is_floating_point():
                     raise TypeError(f"maps[{i}] must be a floating point tensor (e.g. uint8 / 255); got {m.dtype}")
             if len({m.shape[2] for m in maps}) > 1:
@@ -486,7 +492,7 @@ class TexturesUV(TexturesBase):
 
     def _uv_to_grid(self, uvs: torch.Tensor) -> torch.Tensor:
         """uv in [0, 1]² → grid_sample coordinates (2u − 1, 1 − 2v)."""
-        return torch.lerp(uvs.new_tensor([-1.0, 1.0]), uvs.new_tensor([1.0, 3.0]), uvs)
+        return torch.lerp(uvs.new_tensor([-1.0, 1.0]), uvs.new_tensor([1.0, -1.0]), uvs)
 
     # -- sampling -------------------------------------------------------------------------------
     def sample_textures(self, fragments: Any, **kwargs: Any) -> torch.Tensor:
@@ -502,18 +508,18 @@ class TexturesUV(TexturesBase):
             raise ValueError(f"fragments have batch size {N} but the textures have {maps.shape[0]}")
         _, H_in, W_in, C = maps.shape
         pixel_uvs = interpolate_face_attributes(pix_to_face, fragments.bary_coords, self._faces_verts_uvs_packed())
-        # (N, H, W, K, 2) → (N·K, H, W, 2); each map repeated K times to match.
-        pixel_uvs = pixel_uvs.permute(0, 3, 1, 2, 4).reshape(N * K, H_out, W_out, 2)
-        maps_nk = maps.permute(0, 3, 1, 2).repeat_interleave(K, dim=0)
-        grid = self._uv_to_grid(pixel_uvs)
-        if maps_nk.device != grid.device:
-            maps_nk = maps_nk.to(grid.device)
-        if grid.dtype != maps_nk.dtype:
-            grid = grid.to(maps_nk.dtype)
+        # Fold K into the grid's width, (N, H, W·K, 2), so each map is sampled once per batch
+        # element without being copied K times (every grid point is sampled independently).
+        grid = self._uv_to_grid(pixel_uvs.reshape(N, H_out, W_out * K, 2))
+        maps_nchw = maps.permute(0, 3, 1, 2)
+        if maps_nchw.device != grid.device:
+            maps_nchw = maps_nchw.to(grid.device)
+        if grid.dtype != maps_nchw.dtype:
+            grid = grid.to(maps_nchw.dtype)
         texels = F.grid_sample(
-            maps_nk, grid, mode=self.sampling_mode, padding_mode=self.padding_mode, align_corners=self.align_corners
-        )
-        return texels.reshape(N, K, C, H_out, W_out).permute(0, 3, 4, 1, 2)
+            maps_nchw, grid, mode=self.sampling_mode, padding_mode=self.padding_mode, align_corners=self.align_corners
+        )  # (N, C, H, W·K)
+        return texels.reshape(N, C, H_out, W_out, K).permute(0, 2, 3, 4, 1)
 
     def faces_verts_textures_packed(self, faces_packed: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Texture value at each packed face's three vertices, (sum F_i, 3, C)."""

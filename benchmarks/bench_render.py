@@ -1,0 +1,149 @@
+"""Rendering speed and memory of core.renderer on the issue's reference cases; prints a table.
+
+Usage: python benchmarks/bench_render.py [--threads 1 2] [--repeats 5] [--device cpu|cuda] [--cases ...]
+
+Each case: one warm-up, then the median of --repeats timed runs of the forward pass and of
+forward + backward (gradient w.r.t. vertex positions). Peak memory is the CUDA allocator's peak
+on GPU and the growth of the process's peak RSS (ru_maxrss) during the case on CPU.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Dict, List
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.scenes import coloured_sphere, default_lights, load_cow  # noqa: E402
+from core.renderer import (  # noqa: E402
+    BlendParams,
+    FoVPerspectiveCameras,
+    HardPhongShader,
+    MeshRasterizer,
+    MeshRenderer,
+    RasterizationSettings,
+    SoftSilhouetteShader,
+    look_at_view_transform,
+)
+
+SIGMA = 1e-4
+
+
+def _renderer(image_size: int, shader: str, k: int, cameras, device: str) -> MeshRenderer:
+    if shader == "silhouette":
+        blend = BlendParams(sigma=SIGMA, gamma=1e-4)
+        settings = RasterizationSettings(
+            image_size=image_size, blur_radius=math.log(1.0 / 1e-4 - 1.0) * SIGMA, faces_per_pixel=k
+        )
+        return MeshRenderer(MeshRasterizer(cameras, settings), SoftSilhouetteShader(blend_params=blend))
+    settings = RasterizationSettings(image_size=image_size, blur_radius=0.0, faces_per_pixel=k)
+    return MeshRenderer(
+        MeshRasterizer(cameras, settings), HardPhongShader(device=device, cameras=cameras, lights=default_lights(device))
+    )
+
+
+def make_cases(device: str) -> Dict[str, Callable[[], tuple]]:
+    """name -> builder returning (renderer, meshes); built lazily so a missing file only skips its rows."""
+
+    def cow_case(size, shader, k):
+        def build():
+            mesh = load_cow(device)
+            R, T = look_at_view_transform(2.7, 10.0, 30.0, device=device)
+            return _renderer(size, shader, k, FoVPerspectiveCameras(R=R, T=T, device=device), device), mesh
+        return build
+
+    def sphere6():
+        R, T = look_at_view_transform(2.7, 10.0, 30.0, device=device)
+        return _renderer(512, "phong", 1, FoVPerspectiveCameras(R=R, T=T, device=device), device), coloured_sphere(6, device)
+
+    def sphere4_views():
+        R, T = look_at_view_transform(2.7, torch.linspace(-30, 30, 20), torch.linspace(-180, 180, 20), device=device)
+        mesh = coloured_sphere(4, device).extend(20)
+        return _renderer(128, "silhouette", 50, FoVPerspectiveCameras(R=R, T=T, device=device), device), mesh
+
+    return {
+        "cow 256² hard Phong K=1": cow_case(256, "phong", 1),
+        "cow 128² silhouette K=50": cow_case(128, "silhouette", 50),
+        "ico_sphere(6) 512² hard Phong": sphere6,
+        "20× ico_sphere(4) 128² silhouette K=50": sphere4_views,
+        "cow 1024² hard Phong K=1": cow_case(1024, "phong", 1),
+    }
+
+
+def _sync(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def _time(fn: Callable[[], None], repeats: int, device: str) -> float:
+    fn()
+    _sync(device)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        _sync(device)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def run_case(build: Callable[[], tuple], repeats: int, device: str) -> Dict[str, float]:
+    if device.startswith("cuda"):
+        torch.cuda.reset_peak_memory_stats()
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    renderer, meshes = build()
+    verts = meshes.verts_padded().detach()
+
+    def forward():
+        with torch.no_grad():
+            renderer(meshes)
+
+    def forward_backward():
+        v = verts.clone().requires_grad_(True)
+        images = renderer(meshes.update_padded(v))
+        images[..., 3].sum().backward() if images.shape[-1] == 4 else images.sum().backward()
+
+    fwd = _time(forward, repeats, device)
+    fwd_bwd = _time(forward_backward, repeats, device)
+    if device.startswith("cuda"):
+        peak_mb = torch.cuda.max_memory_allocated() / 2**20
+    else:
+        peak_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024
+    return {"forward_ms": fwd * 1e3, "fwd_bwd_ms": fwd_bwd * 1e3, "peak_mb": peak_mb}
+
+
+def main(argv: List[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="torch.set_num_threads values to run")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--cases", nargs="*", help="substrings of case names to run (default: all)")
+    args = parser.parse_args(argv)
+    cases = make_cases(args.device)
+    if args.cases:
+        cases = {k: v for k, v in cases.items() if any(s in k for s in args.cases)}
+    print(f"torch {torch.__version__}, device {args.device}, median of {args.repeats} after 1 warm-up")
+    header = f"| {'case':40s} | threads | forward ms | fwd+bwd ms | peak MB |"
+    print(header)
+    print("|" + "-" * 42 + "|---------|------------|------------|---------|")
+    for threads in args.threads:
+        torch.set_num_threads(threads)
+        for name, build in cases.items():
+            try:
+                r = run_case(build, args.repeats, args.device)
+            except FileNotFoundError as exc:
+                print(f"| {name:40s} | skipped: {exc}")
+                continue
+            print(f"| {name:40s} | {threads:7d} | {r['forward_ms']:10.1f} | {r['fwd_bwd_ms']:10.1f} | {r['peak_mb']:7.0f} |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
