@@ -4,11 +4,15 @@ The work is split in two, as a differentiable rasterizer must be:
 
 1. *Selection* (no autograd): every face enumerates the pixels of its screen bounding box
    (grown by the blur radius), so the cost grows with the pixels each face touches, never with
-   pixels x faces. Candidate (pixel, face) pairs are tested with PyTorch3D's rules, in chunks of
-   bounded size, and the K nearest survivors of each pixel are kept (streaming top-K, so memory
-   stays O(N*H*W*K) plus one chunk).
+   pixels x faces. Candidate (pixel, face) pairs are screened, in chunks of bounded size, with
+   per-face affine edge functions and a lower bound on the distance to the face; survivors get
+   PyTorch3D's exact tests, and the K nearest of each pixel are kept (one sort on a
+   (pixel, depth) key; partial top-K merges keep memory at O(N*H*W*K) plus one chunk).
 2. *Geometry* (autograd): barycentrics, depth and signed squared distance are recomputed with
    ordinary tensor ops for the chosen pairs only, so gradients reach the projected vertices.
+
+Per-pair arithmetic is written on 1-D "structure of arrays" tensors (x0, y0, z0, ... one value
+per pair), gathered with a single index_select, which is what makes pure PyTorch fast here.
 
 Pixel centres follow PyTorch3D's NDC: +X left, +Y up, the shorter image side spans [-1, 1].
 """
@@ -28,7 +32,7 @@ _CLIP_EPS = 1e-5
 _Z_EPS = 1e-8
 
 # Candidate pairs tested at once; bounds the temporary memory of the selection pass.
-_CHUNK_PAIRS = 1 << 21
+_CHUNK_PAIRS = 1 << 22
 
 
 def pixel_centers_ndc(image_size: Tuple[int, int], device: torch.device, dtype: torch.dtype) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -40,63 +44,51 @@ def pixel_centers_ndc(image_size: Tuple[int, int], device: torch.device, dtype: 
     return xs, ys
 
 
-def _edge(p: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """PyTorch3D's edge function (p - a) x (b - a) on (..., 2) points."""
-    return (p[..., 0] - a[..., 0]) * (b[..., 1] - a[..., 1]) - (p[..., 1] - a[..., 1]) * (b[..., 0] - a[..., 0])
+def _edge(px, py, ax, ay, bx, by):
+    """PyTorch3D's edge function (p - a) x (b - a), elementwise on tensors."""
+    return (px - ax) * (by - ay) - (py - ay) * (bx - ax)
 
 
-def barycentrics(
-    pxy: torch.Tensor, v: torch.Tensor, perspective_correct: bool
-) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Barycentric weights of points pxy (M, 2) in faces v (M, 3, 3) (NDC x, y and view z).
+def _segment_distance2(px, py, ax, ay, bx, by) -> torch.Tensor:
+    """Squared distance from points p to segments ab (all 1-D tensors)."""
+    abx, aby = bx - ax, by - ay
+    apx, apy = px - ax, py - ay
+    t = ((abx * apx + aby * apy) / (abx * abx + aby * aby).clamp_min(1e-12)).clamp(0.0, 1.0)
+    dx, dy = apx - t * abx, apy - t * aby
+    return dx * dx + dy * dy
 
-    Returns (weights (M, 3), inside (M,) bool) where inside means every weight is > 0;
-    weights are perspective corrected when asked, but not clipped.
+
+def pair_geometry(
+    px: torch.Tensor, py: torch.Tensor, v: Tuple[torch.Tensor, ...], perspective_correct: bool, clip: bool
+) -> Tuple[Tuple[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor, torch.Tensor, torch.Tensor]:
+    """PyTorch3D's per-pixel face quantities for M (pixel, face) pairs.
+
+    px, py: (M,) pixel centres; v: nine (M,) tensors x0, y0, z0, x1, y1, z1, x2, y2, z2.
+    Returns ((w0, w1, w2), z, d2, inside): barycentrics (perspective corrected and clipped when
+    asked), interpolated depth, squared distance to the nearest edge, and whether the pixel is
+    inside (every unclipped weight > 0). The operation order follows PyTorch3D's so that depth
+    ties break the same way.
     """
-    xy = v[..., :2]
-    v0, v1, v2 = xy[:, 0], xy[:, 1], xy[:, 2]
-    area = _edge(v2, v0, v1) + _AREA_EPS
-    # Cyclic edges (v1, v2), (v2, v0), (v0, v1) give w0, w1, w2 in one vectorised evaluation.
-    a = xy[:, [1, 2, 0]]
-    b = xy[:, [2, 0, 1]]
-    w = _edge(pxy[:, None, :], a, b) / area[:, None]
+    x0, y0, z0, x1, y1, z1, x2, y2, z2 = v
+    area = _edge(x2, y2, x0, y0, x1, y1) + _AREA_EPS
+    w0 = _edge(px, py, x1, y1, x2, y2) / area
+    w1 = _edge(px, py, x2, y2, x0, y0) / area
+    w2 = _edge(px, py, x0, y0, x1, y1) / area
     if perspective_correct:
-        # Same operation order as PyTorch3D (w0*z1*z2, w1*z0*z2, w2*z0*z1, summed left to right),
-        # so that depth ties among the K nearest faces break the same way.
-        z = v[..., 2]
-        top = w * z[:, [1, 0, 0]] * z[:, [2, 2, 1]]
-        w = top / _sum3(top).clamp_min(_PERSPECTIVE_EPS)
-    inside = (w > 0).all(dim=1)
-    return w, inside
-
-
-def clip_barycentrics(w: torch.Tensor) -> torch.Tensor:
-    """Clamp weights at 0 and renormalise, as PyTorch3D's barycentric clipping does."""
-    w = w.clamp_min(0.0)
-    return w / _sum3(w).clamp_min(_CLIP_EPS)
-
-
-def _sum3(w: torch.Tensor) -> torch.Tensor:
-    """w0 + w1 + w2 added left to right, as (M, 1)."""
-    return (w[:, 0] + w[:, 1] + w[:, 2])[:, None]
-
-
-def interpolate_depth(w: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    """Depth (M,) at barycentric weights w (M, 3) of faces v (M, 3, 3), summed left to right."""
-    zw = w * v[..., 2]
-    return zw[:, 0] + zw[:, 1] + zw[:, 2]
-
-
-def squared_distance_to_triangle(pxy: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    """Squared 2D distance (M,) from points pxy (M, 2) to the nearest edge segment of faces v (M, 3, >=2)."""
-    a = v[:, :, :2]
-    b = a[:, [1, 2, 0]]
-    ab = b - a
-    ap = pxy[:, None, :] - a
-    t = (ab * ap).sum(-1) / (ab * ab).sum(-1).clamp_min(1e-12)
-    t = t.clamp(0.0, 1.0)
-    d = ap - t[..., None] * ab
-    return (d * d).sum(-1).min(dim=1).values
+        t0, t1, t2 = w0 * z1 * z2, w1 * z0 * z2, w2 * z0 * z1
+        denom = (t0 + t1 + t2).clamp_min(_PERSPECTIVE_EPS)
+        w0, w1, w2 = t0 / denom, t1 / denom, t2 / denom
+    inside = (w0 > 0) & (w1 > 0) & (w2 > 0)
+    if clip:
+        w0, w1, w2 = w0.clamp_min(0.0), w1.clamp_min(0.0), w2.clamp_min(0.0)
+        total = (w0 + w1 + w2).clamp_min(_CLIP_EPS)
+        w0, w1, w2 = w0 / total, w1 / total, w2 / total
+    z = w0 * z0 + w1 * z1 + w2 * z2
+    d2 = torch.minimum(
+        torch.minimum(_segment_distance2(px, py, x0, y0, x1, y1), _segment_distance2(px, py, x0, y0, x2, y2)),
+        _segment_distance2(px, py, x1, y1, x2, y2),
+    )
+    return (w0, w1, w2), z, d2, inside
 
 
 def _face_pixel_boxes(
@@ -124,8 +116,8 @@ def _face_pixel_boxes(
 
 def _face_is_drawable(face_verts: torch.Tensor, cull_backfaces: bool) -> torch.Tensor:
     """False for faces PyTorch3D never draws: zero area, culled back faces, vertices behind the camera."""
-    xy = face_verts[..., :2]
-    area = _edge(xy[:, 2], xy[:, 0], xy[:, 1])
+    x, y = face_verts[..., 0], face_verts[..., 1]
+    area = _edge(x[:, 2], y[:, 2], x[:, 0], y[:, 0], x[:, 1], y[:, 1])
     ok = area.abs() > _AREA_EPS
     if cull_backfaces:
         ok &= area >= 0
@@ -134,36 +126,101 @@ def _face_is_drawable(face_verts: torch.Tensor, cull_backfaces: bool) -> torch.T
     return ok
 
 
-def _keep_nearest(
-    pix: torch.Tensor, z: torch.Tensor, order: torch.Tensor, k: int
-) -> torch.Tensor:
-    """Indices of the k nearest entries of each pixel, ties to the earlier entry (smaller face).
+def _screen_table(face_verts: torch.Tensor) -> torch.Tensor:
+    """(12, F) per-face screening coefficients: w_i = a_i x + b_i y + c_i, and h_i = area / |edge_i|.
 
-    `order` is a tie-breaking rank (entries must be passed sorted by it already). Returns the
-    selected positions sorted by (pixel, depth, order).
+    w_i * h_i is the signed distance from a point to the line of the edge opposite vertex i, so
+    max_i(-w_i h_i) bounds the distance to the face from below for points outside it.
     """
-    if pix.numel() == 0:
-        return pix
+    x, y = face_verts[..., 0], face_verts[..., 1]
+    rows = []
+    heights = []
+    area = _edge(x[:, 2], y[:, 2], x[:, 0], y[:, 0], x[:, 1], y[:, 1]) + _AREA_EPS
+    for j, k in ((1, 2), (2, 0), (0, 1)):
+        ex, ey = x[:, k] - x[:, j], y[:, k] - y[:, j]
+        rows += [ey / area, -ex / area, (y[:, j] * ex - x[:, j] * ey) / area]
+        heights.append(area.abs() / torch.sqrt(ex * ex + ey * ey).clamp_min(1e-12))
+    return torch.stack(rows + heights)
+
+
+def _row_spans(
+    screen: torch.Tensor,
+    col0: torch.Tensor,
+    row0: torch.Tensor,
+    ncols: torch.Tensor,
+    nrows: torch.Tensor,
+    image_size: Tuple[int, int],
+    blur_radius: float,
+) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Scanline spans: for each face and each row of its box, the columns that can hold it.
+
+    A pixel can be kept only if it lies within sqrt(blur_radius) of all three edge lines
+    (w_i * h_i > -sqrt(blur)); on one row each condition is a half-line in x, so the three
+    give one column interval. Returns (face, row, first column, count) per span, with a
+    small margin so that the exact test, not this bound, decides borderline pixels.
+    """
+    h, w = image_size
+    s = min(h, w)
+    reach = math.sqrt(blur_radius) if blur_radius > 0 else 0.0
+    seg_face = torch.repeat_interleave(torch.arange(nrows.numel(), device=nrows.device), nrows)
+    seg_row = row0[seg_face] + (torch.arange(seg_face.numel(), device=nrows.device) - (torch.cumsum(nrows, 0) - nrows)[seg_face])
+    py = (h - 1 - 2 * seg_row.to(screen.dtype)) / s
+    coef = screen[:, seg_face]
+    xlo = torch.full_like(py, -math.inf)
+    xhi = torch.full_like(py, math.inf)
+    for i in range(3):
+        a, b, c, hi = coef[3 * i], coef[3 * i + 1], coef[3 * i + 2], coef[9 + i]
+        slope = a * hi
+        offset = (b * py + c) * hi + reach  # condition: slope * x + offset > 0
+        bound = -offset / torch.where(slope == 0, torch.ones_like(slope), slope)
+        xlo = torch.where(slope > 0, torch.maximum(xlo, bound), xlo)
+        xhi = torch.where(slope < 0, torch.minimum(xhi, bound), xhi)
+        xlo = torch.where((slope == 0) & (offset <= 0), torch.full_like(xlo, math.inf), xlo)
+    margin = 1e-3  # of a pixel
+    first = torch.ceil((w - 1 - xhi * s) / 2 - margin)
+    last = torch.floor((w - 1 - xlo * s) / 2 + margin)
+    lo = col0[seg_face]
+    first = torch.maximum(first.nan_to_num(nan=math.inf, posinf=math.inf, neginf=-math.inf), lo.to(first.dtype))
+    last = torch.minimum(last.nan_to_num(nan=-math.inf), (lo + ncols[seg_face] - 1).to(last.dtype))
+    count = (last - first + 1).clamp_min(0)
+    count = torch.where(torch.isfinite(count), count, 0).long()
+    first = torch.where(count > 0, first, 0).long()
+    keep = torch.nonzero(count).squeeze(1)
+    return seg_face[keep], seg_row[keep], first[keep], count[keep]
+
+
+def _nearest_k(key: torch.Tensor, pix: torch.Tensor, k: int) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Positions of the k smallest keys of each pixel (earlier position wins ties), and their ranks.
+
+    key orders by (pixel, depth); entries must come in packed-face order so ties go to the
+    smaller face. Returns (positions sorted by key, rank 0..k-1 of each).
+    """
+    if key.numel() == 0:
+        return key, key
     if k == 1:
-        # Two scatter-min passes beat a sort: nearest depth, then first entry at that depth.
+        # Two scatter-min passes beat a sort: smallest key per pixel, then its first position.
         npix = int(pix.max()) + 1
-        zmin = torch.full((npix,), math.inf, dtype=z.dtype, device=z.device)
-        zmin.scatter_reduce_(0, pix, z, reduce="amin")
-        at_min = z == zmin[pix]
-        pos = torch.arange(pix.numel(), device=pix.device)
-        first = torch.full((npix,), pix.numel(), dtype=torch.long, device=pix.device)
-        first.scatter_reduce_(0, pix[at_min], pos[at_min], reduce="amin")
-        first = first[first < pix.numel()]
-        return first
-    by_depth = torch.sort(z, stable=True).indices
-    by_pixel = torch.sort(pix[by_depth], stable=True).indices
-    sorted_idx = by_depth[by_pixel]
-    sorted_pix = pix[sorted_idx]
-    new_group = torch.ones_like(sorted_pix, dtype=torch.bool)
-    new_group[1:] = sorted_pix[1:] != sorted_pix[:-1]
-    group_start = torch.cummax(torch.where(new_group, torch.arange(sorted_pix.numel(), device=pix.device), 0), 0).values
-    rank = torch.arange(sorted_pix.numel(), device=pix.device) - group_start
-    return sorted_idx[rank < k]
+        best = torch.full((npix,), torch.iinfo(torch.int64).max, dtype=torch.int64, device=key.device)
+        best.scatter_reduce_(0, pix, key, reduce="amin")
+        hit = torch.nonzero(key == best[pix]).squeeze(1)
+        first = torch.full((npix,), key.numel(), dtype=torch.int64, device=key.device)
+        first.scatter_reduce_(0, pix[hit], hit, reduce="amin")
+        first = first[first < key.numel()]
+        return first, torch.zeros_like(first)
+    order = torch.sort(key, stable=True).indices
+    sorted_pix = pix[order]
+    positions = torch.arange(order.numel(), device=key.device)
+    starts = torch.ones_like(sorted_pix, dtype=torch.bool)
+    starts[1:] = sorted_pix[1:] != sorted_pix[:-1]
+    rank = positions - torch.cummax(torch.where(starts, positions, 0), 0).values
+    keep = rank < k
+    return order[keep], rank[keep]
+
+
+def _depth_key(pix: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    """int64 key ordering by pixel, then depth: z >= 0 as float32 bits are monotone integers."""
+    zbits = (z.to(torch.float32) + 0.0).view(torch.int32).to(torch.int64)
+    return (pix << 31) | zbits
 
 
 def select_fragments(
@@ -176,68 +233,80 @@ def select_fragments(
     cull_backfaces: bool,
     clip_barycentric_coords: bool,
     chunk_pairs: int = _CHUNK_PAIRS,
-) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, Tuple]:
     """Choose, without autograd, the K nearest faces of every pixel.
 
     face_verts: (F, 3, 3) NDC x, y and view z of each packed face's vertices.
     face_to_image: (F,) batch element of each face.
-    Returns (pix, face, rank): flat (N*H*W) pixel index, packed face index and slot 0..K-1 of
-    each chosen fragment, sorted by pixel then depth.
+    Returns (pix, face, rank, geometry): flat (N*H*W) pixel index, packed face index and slot
+    0..K-1 of each chosen fragment, and its `pair_geometry` values (without gradients).
     """
     h, w = image_size
     device = face_verts.device
+    k = faces_per_pixel
     with torch.no_grad():
         face_verts = face_verts.detach()
         xs, ys = pixel_centers_ndc(image_size, device, face_verts.dtype)
         col0, row0, ncols, nrows = _face_pixel_boxes(face_verts, image_size, blur_radius)
-        counts = ncols * nrows
-        counts = torch.where(_face_is_drawable(face_verts, cull_backfaces), counts, 0)
-        faces = torch.nonzero(counts > 0).squeeze(1)
-        counts = counts[faces]
+        drawable = _face_is_drawable(face_verts, cull_backfaces) & (ncols > 0) & (nrows > 0)
+        faces = torch.nonzero(drawable).squeeze(1)
+        seg_face, seg_row, seg_col, counts = _row_spans(
+            _screen_table(face_verts)[:, faces], col0[faces], row0[faces], ncols[faces], nrows[faces], image_size, blur_radius
+        )
         ends = torch.cumsum(counts, 0)
+        starts = ends - counts
         total = int(ends[-1]) if ends.numel() else 0
+        verts_table = face_verts.reshape(-1, 9).t().contiguous()[:, faces]
+        seg_image = face_to_image[faces][seg_face] * (h * w) + seg_row * w
 
-        best_pix = torch.empty(0, dtype=torch.long, device=device)
-        best_face = torch.empty(0, dtype=torch.long, device=device)
-        best_z = torch.empty(0, dtype=face_verts.dtype, device=device)
+        kept = []  # (pix, face, z-key, geometry) per chunk
+        kept_count = 0
         for start in range(0, total, chunk_pairs):
             pair = torch.arange(start, min(start + chunk_pairs, total), device=device)
-            slot = torch.searchsorted(ends, pair, right=True)
-            local = pair - (ends[slot] - counts[slot])
-            f = faces[slot]
-            nc = ncols[f]
-            col = col0[f] + local % nc
-            row = row0[f] + local // nc
-            pxy = torch.stack((xs[col], ys[row]), dim=1)
-            v = face_verts[f]
-            wts, inside = barycentrics(pxy, v, perspective_correct)
-            if clip_barycentric_coords:
-                wts = clip_barycentrics(wts)
-            z = interpolate_depth(wts, v)
-            keep = z >= 0
-            if blur_radius > 0:
-                outside = keep & ~inside
-                idx = torch.nonzero(outside).squeeze(1)
-                near = squared_distance_to_triangle(pxy[idx], v[idx]) < blur_radius
-                keep &= inside
-                keep[idx[near]] = True
-            else:
-                keep &= inside
-            pix = face_to_image[f] * (h * w) + row * w + col
-            best_pix = torch.cat((best_pix, pix[keep]))
-            best_face = torch.cat((best_face, f[keep]))
-            best_z = torch.cat((best_z, z[keep]))
-            sel = _keep_nearest(best_pix, best_z, best_face, faces_per_pixel)
-            best_pix, best_face, best_z = best_pix[sel], best_face[sel], best_z[sel]
+            seg = torch.searchsorted(ends, pair, right=True)
+            col = seg_col[seg] + (pair - starts[seg])
+            slot = seg_face[seg]
+            px, py = xs[col], ys[seg_row[seg]]
+            geometry = pair_geometry(px, py, tuple(verts_table.index_select(1, slot)), perspective_correct, clip_barycentric_coords)
+            _, z, d2, inside = geometry
+            ok = (z >= 0) & (inside | (d2 < blur_radius))
+            sel = torch.nonzero(ok).squeeze(1)
+            pix = seg_image[seg[sel]] + col[sel]
+            kept.append((pix, faces[slot[sel]], _depth_key(pix, z[sel]), _take(geometry, sel)))
+            kept_count += sel.numel()
+            if len(kept) > 1 and kept_count > 2 * chunk_pairs:
+                kept = [_merge(kept, k)]
+                kept_count = kept[0][0].numel()
+        if not kept:
+            empty = torch.empty(0, dtype=torch.long, device=device)
+            z0 = torch.empty(0, dtype=face_verts.dtype, device=device)
+            return empty, empty, empty, ((z0, z0, z0), z0, z0, torch.empty(0, dtype=torch.bool, device=device))
+        pix, face, key, geometry = _merge(kept, k) if len(kept) > 1 else kept[0]
+        order, rank = _nearest_k(key, pix, k)
+    return pix[order], face[order], rank, _take(geometry, order)
 
-        if faces_per_pixel == 1 or best_pix.numel() == 0:
-            rank = torch.zeros_like(best_pix)
-        else:
-            new_group = torch.ones_like(best_pix, dtype=torch.bool)
-            new_group[1:] = best_pix[1:] != best_pix[:-1]
-            positions = torch.arange(best_pix.numel(), device=device)
-            rank = positions - torch.cummax(torch.where(new_group, positions, 0), 0).values
-    return best_pix, best_face, rank
+
+def _take(geometry: Tuple, index: torch.Tensor) -> Tuple:
+    """Index every tensor of a `pair_geometry` result."""
+    (w0, w1, w2), z, d2, inside = geometry
+    return (w0[index], w1[index], w2[index]), z[index], d2[index], inside[index]
+
+
+def _merge(kept: list, k: int) -> Tuple:
+    """Concatenate per-chunk survivors (in face order) and keep the k nearest per pixel."""
+    pix = torch.cat([c[0] for c in kept])
+    face = torch.cat([c[1] for c in kept])
+    key = torch.cat([c[2] for c in kept])
+    geos = [c[3] for c in kept]
+    geometry = (
+        tuple(torch.cat([g[0][i] for g in geos]) for i in range(3)),
+        torch.cat([g[1] for g in geos]),
+        torch.cat([g[2] for g in geos]),
+        torch.cat([g[3] for g in geos]),
+    )
+    order, _ = _nearest_k(key, pix, k)
+    order = torch.sort(order).values  # back to face order, so later ties still go to smaller faces
+    return pix[order], face[order], key[order], _take(geometry, order)
 
 
 def fragment_geometry(
@@ -252,15 +321,16 @@ def fragment_geometry(
     h, w = image_size
     xs, ys = pixel_centers_ndc(image_size, face_verts.device, face_verts.dtype)
     within = pix % (h * w)
-    pxy = torch.stack((xs[within % w], ys[within // w]), dim=1)
-    v = face_verts[face]
-    wts, inside = barycentrics(pxy, v, perspective_correct)
-    if clip_barycentric_coords:
-        wts = clip_barycentrics(wts)
-    z = interpolate_depth(wts, v)
-    d2 = squared_distance_to_triangle(pxy, v)
-    dists = torch.where(inside, -d2, d2)
-    return wts, z, dists
+    px, py = xs[within % w], ys[within // w]
+    verts = face_verts.reshape(-1, 9).index_select(0, face).unbind(1)
+    geometry = pair_geometry(px, py, verts, perspective_correct, clip_barycentric_coords)
+    return _outputs(geometry)
+
+
+def _outputs(geometry: Tuple) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(bary (M, 3), zbuf, signed dists) from a `pair_geometry` result."""
+    (w0, w1, w2), z, d2, inside = geometry
+    return torch.stack((w0, w1, w2), dim=1), z, torch.where(inside, -d2, d2)
 
 
 def rasterize_meshes(
@@ -292,11 +362,14 @@ def rasterize_meshes(
     faces = meshes.faces_packed()
     face_verts = verts[faces]
     face_to_image = meshes.faces_packed_to_mesh_idx()
-    pix, face, rank = select_fragments(
+    pix, face, rank, geometry = select_fragments(
         face_verts, face_to_image, (h, w), float(blur_radius), k,
         perspective_correct, cull_backfaces, clip_barycentric_coords,
     )
-    bary, zbuf, dists = fragment_geometry(face_verts, pix, face, (h, w), perspective_correct, clip_barycentric_coords)
+    if torch.is_grad_enabled() and face_verts.requires_grad:
+        bary, zbuf, dists = fragment_geometry(face_verts, pix, face, (h, w), perspective_correct, clip_barycentric_coords)
+    else:
+        bary, zbuf, dists = _outputs(geometry)
     sparse = SparseFragments((n, h, w, k), pix * k + rank, pix, face, zbuf, bary, dists)
     if return_sparse:
         return sparse

@@ -6,21 +6,71 @@ materials, blend_params, znear, zfar) override the ones given at construction.
 """
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Tuple
 
 import torch
 
-from ..blending import BlendParams, hard_rgb_blend, silhouette_alpha, softmax_rgb_blend, sparse_fragments
+from ..blending import BlendParams, _background, silhouette_alpha, softmax_blend_sparse, sparse_fragments
 from ..lighting import PointLights
 from ..materials import Materials
 from ..utils import Device
-from .fragments import Fragments
+from .fragments import Fragments, SparseFragments
 from .shading import flat_shading, gouraud_shading, phong_shading
 
 
 def _check_batch(name: str, value, n: int) -> None:
     if value is not None and hasattr(value, "__len__") and len(value) not in (1, n):
         raise ValueError(f"batch size mismatch: {len(value)} {name} for {n} meshes (use 1 or {n})")
+
+
+def _compact(sparse: SparseFragments, entries: torch.Tensor) -> Tuple[Fragments, torch.Tensor]:
+    """Fragments of shape (N, 1, M_max, 1) holding only the chosen filled slots of each image.
+
+    Shading then touches covered slots only, not every pixel x K. Returns the compact fragments
+    and, for each chosen entry, its flat position in them (to read shaded colours back).
+    """
+    n, h, w, _ = sparse.shape
+    image = sparse.pix[entries] // (h * w)  # entries are sorted by pixel, hence grouped by image
+    counts = torch.bincount(image, minlength=n)
+    width = max(int(counts.max()), 1) if counts.numel() else 1
+    position = torch.arange(entries.numel(), device=entries.device) - (torch.cumsum(counts, 0) - counts)[image]
+    flat = image * width + position
+
+    def scatter(values: torch.Tensor, fill: float) -> torch.Tensor:
+        out = values.new_full((n * width, *values.shape[1:]), fill).index_put((flat,), values)
+        return out.view(n, 1, width, 1, *values.shape[1:])
+
+    frags = Fragments(
+        pix_to_face=scatter(sparse.face[entries], -1),
+        zbuf=scatter(sparse.zbuf[entries], -1.0),
+        bary_coords=scatter(sparse.bary[entries], 0.0),
+        dists=scatter(sparse.dists[entries], -1.0),
+    )
+    return frags, flat
+
+
+def _hard_image(colors: torch.Tensor, pix: torch.Tensor, shape, blend_params: BlendParams) -> torch.Tensor:
+    """(N, H, W, 4): colours (M, 3) at pixels `pix`, the background elsewhere; alpha = coverage."""
+    n, h, w, _ = shape
+    bg = _background(blend_params, colors)
+    rgb = bg.expand(n * h * w, 3).index_put((pix,), colors)
+    alpha = colors.new_zeros(n * h * w).index_put((pix,), colors.new_ones(pix.shape))
+    return torch.cat((rgb, alpha[:, None]), dim=1).view(n, h, w, 4)
+
+
+def _shade_sparse(fragments: Fragments, hard: bool, shade) -> Tuple[torch.Tensor, SparseFragments, torch.Tensor]:
+    """Run `shade(compact_fragments)` on the filled slots (only slot 0 when `hard`).
+
+    Returns (colours (M, 3) of the chosen slots, the sparse fragments, the chosen entries).
+    """
+    sparse = sparse_fragments(fragments)
+    k = sparse.shape[3]
+    entries = torch.nonzero(sparse.slot % k == 0).squeeze(1) if hard and k > 1 else None
+    if entries is None:
+        entries = torch.arange(sparse.slot.numel(), device=sparse.slot.device)
+    compact, flat = _compact(sparse, entries)
+    colors = shade(compact)
+    return colors.reshape(-1, colors.shape[-1])[flat], sparse, entries
 
 
 class ShaderBase(torch.nn.Module):
@@ -60,10 +110,15 @@ class ShaderBase(torch.nn.Module):
         _check_batch("materials", materials, n)
         return cameras, lights, materials, kwargs.get("blend_params", self.blend_params)
 
-    def _softmax(self, colors: torch.Tensor, fragments: Fragments, cameras, blend_params: BlendParams, kwargs) -> torch.Tensor:
+    def _hard(self, fragments: Fragments, shade, blend_params: BlendParams) -> torch.Tensor:
+        colors, sparse, entries = _shade_sparse(fragments, True, shade)
+        return _hard_image(colors, sparse.pix[entries], sparse.shape, blend_params)
+
+    def _soft(self, fragments: Fragments, shade, cameras, blend_params: BlendParams, kwargs) -> torch.Tensor:
+        colors, sparse, _ = _shade_sparse(fragments, False, shade)
         znear = kwargs.get("znear", getattr(cameras, "znear", 1.0))
         zfar = kwargs.get("zfar", getattr(cameras, "zfar", 100.0))
-        return softmax_rgb_blend(colors, fragments, blend_params, znear=znear, zfar=zfar)
+        return softmax_blend_sparse(colors, sparse, blend_params, znear=znear, zfar=zfar)
 
 
 class HardPhongShader(ShaderBase):
@@ -71,9 +126,8 @@ class HardPhongShader(ShaderBase):
 
     def forward(self, fragments: Fragments, meshes, **kwargs) -> torch.Tensor:
         cameras, lights, materials, blend_params = self._inputs(meshes, kwargs)
-        texels = meshes.sample_textures(fragments)
-        colors = phong_shading(meshes=meshes, fragments=fragments, texels=texels, lights=lights, cameras=cameras, materials=materials)
-        return hard_rgb_blend(colors, fragments, blend_params)
+        shade = lambda f: phong_shading(meshes=meshes, fragments=f, texels=meshes.sample_textures(f), lights=lights, cameras=cameras, materials=materials)  # noqa: E731
+        return self._hard(fragments, shade, blend_params)
 
 
 class SoftPhongShader(ShaderBase):
@@ -81,9 +135,8 @@ class SoftPhongShader(ShaderBase):
 
     def forward(self, fragments: Fragments, meshes, **kwargs) -> torch.Tensor:
         cameras, lights, materials, blend_params = self._inputs(meshes, kwargs)
-        texels = meshes.sample_textures(fragments)
-        colors = phong_shading(meshes=meshes, fragments=fragments, texels=texels, lights=lights, cameras=cameras, materials=materials)
-        return self._softmax(colors, fragments, cameras, blend_params, kwargs)
+        shade = lambda f: phong_shading(meshes=meshes, fragments=f, texels=meshes.sample_textures(f), lights=lights, cameras=cameras, materials=materials)  # noqa: E731
+        return self._soft(fragments, shade, cameras, blend_params, kwargs)
 
 
 class HardGouraudShader(ShaderBase):
@@ -91,8 +144,8 @@ class HardGouraudShader(ShaderBase):
 
     def forward(self, fragments: Fragments, meshes, **kwargs) -> torch.Tensor:
         cameras, lights, materials, blend_params = self._inputs(meshes, kwargs)
-        colors = gouraud_shading(meshes=meshes, fragments=fragments, lights=lights, cameras=cameras, materials=materials)
-        return hard_rgb_blend(colors, fragments, blend_params)
+        shade = lambda f: gouraud_shading(meshes=meshes, fragments=f, lights=lights, cameras=cameras, materials=materials)  # noqa: E731
+        return self._hard(fragments, shade, blend_params)
 
 
 class SoftGouraudShader(ShaderBase):
@@ -100,8 +153,8 @@ class SoftGouraudShader(ShaderBase):
 
     def forward(self, fragments: Fragments, meshes, **kwargs) -> torch.Tensor:
         cameras, lights, materials, blend_params = self._inputs(meshes, kwargs)
-        colors = gouraud_shading(meshes=meshes, fragments=fragments, lights=lights, cameras=cameras, materials=materials)
-        return self._softmax(colors, fragments, cameras, blend_params, kwargs)
+        shade = lambda f: gouraud_shading(meshes=meshes, fragments=f, lights=lights, cameras=cameras, materials=materials)  # noqa: E731
+        return self._soft(fragments, shade, cameras, blend_params, kwargs)
 
 
 class HardFlatShader(ShaderBase):
@@ -109,9 +162,8 @@ class HardFlatShader(ShaderBase):
 
     def forward(self, fragments: Fragments, meshes, **kwargs) -> torch.Tensor:
         cameras, lights, materials, blend_params = self._inputs(meshes, kwargs)
-        texels = meshes.sample_textures(fragments)
-        colors = flat_shading(meshes=meshes, fragments=fragments, texels=texels, lights=lights, cameras=cameras, materials=materials)
-        return hard_rgb_blend(colors, fragments, blend_params)
+        shade = lambda f: flat_shading(meshes=meshes, fragments=f, texels=meshes.sample_textures(f), lights=lights, cameras=cameras, materials=materials)  # noqa: E731
+        return self._hard(fragments, shade, blend_params)
 
 
 class SoftSilhouetteShader(torch.nn.Module):
