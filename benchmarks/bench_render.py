@@ -3,12 +3,15 @@
 Usage: python benchmarks/bench_render.py [--threads 1 2] [--repeats 5] [--device cpu|cuda] [--cases ...]
 
 Each case: one warm-up, then the median of --repeats timed runs of the forward pass and of
-forward + backward (gradient w.r.t. vertex positions). Peak memory is the CUDA allocator's peak
-on GPU and the growth of the process's peak RSS (ru_maxrss) during the case on CPU.
+forward + backward (gradient w.r.t. vertex positions). Each row runs in its own process so that
+its peak memory is its own: the CUDA allocator's peak on GPU, the process's peak RSS on CPU
+(which includes the ~300 MB of the Python + torch runtime).
 """
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
 import math
 import resource
 import statistics
@@ -97,7 +100,6 @@ def _time(fn: Callable[[], None], repeats: int, device: str) -> float:
 def run_case(build: Callable[[], tuple], repeats: int, device: str) -> Dict[str, float]:
     if device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
-    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     renderer, meshes = build()
     verts = meshes.verts_padded().detach()
 
@@ -115,7 +117,7 @@ def run_case(build: Callable[[], tuple], repeats: int, device: str) -> Dict[str,
     if device.startswith("cuda"):
         peak_mb = torch.cuda.max_memory_allocated() / 2**20
     else:
-        peak_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"forward_ms": fwd * 1e3, "fwd_bwd_ms": fwd_bwd * 1e3, "peak_mb": peak_mb}
 
 
@@ -125,21 +127,31 @@ def main(argv: List[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--cases", nargs="*", help="substrings of case names to run (default: all)")
+    parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: run one case, print JSON
     args = parser.parse_args(argv)
     cases = make_cases(args.device)
-    if args.cases:
-        cases = {k: v for k, v in cases.items() if any(s in k for s in args.cases)}
+    if args.one is not None:
+        torch.set_num_threads(args.threads[0])
+        try:
+            print(json.dumps(run_case(cases[args.one], args.repeats, args.device)))
+        except FileNotFoundError as exc:
+            print(json.dumps({"skipped": str(exc)}))
+        return 0
+    names = [k for k in cases if not args.cases or any(s in k for s in args.cases)]
     print(f"torch {torch.__version__}, device {args.device}, median of {args.repeats} after 1 warm-up")
-    header = f"| {'case':40s} | threads | forward ms | fwd+bwd ms | peak MB |"
-    print(header)
+    print(f"| {'case':40s} | threads | forward ms | fwd+bwd ms | peak MB |")
     print("|" + "-" * 42 + "|---------|------------|------------|---------|")
     for threads in args.threads:
-        torch.set_num_threads(threads)
-        for name, build in cases.items():
-            try:
-                r = run_case(build, args.repeats, args.device)
-            except FileNotFoundError as exc:
-                print(f"| {name:40s} | skipped: {exc}")
+        for name in names:
+            cmd = [sys.executable, __file__, "--one", name, "--threads", str(threads),
+                   "--repeats", str(args.repeats), "--device", args.device]
+            out = subprocess.run(cmd, capture_output=True, text=True)
+            if out.returncode != 0:
+                print(f"| {name:40s} | {threads:7d} | failed: {out.stderr.strip().splitlines()[-1:]}")
+                continue
+            r = json.loads(out.stdout.strip().splitlines()[-1])
+            if "skipped" in r:
+                print(f"| {name:40s} | {threads:7d} | skipped: {r['skipped']}")
                 continue
             print(f"| {name:40s} | {threads:7d} | {r['forward_ms']:10.1f} | {r['fwd_bwd_ms']:10.1f} | {r['peak_mb']:7.0f} |", flush=True)
     return 0

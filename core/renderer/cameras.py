@@ -229,9 +229,12 @@ class FoVPerspectiveCameras(CamerasBase):
         """The (N, 4, 4) calibration matrix K (column-vector convention)."""
         dtype = _float_dtype(znear, zfar, fov, aspect_ratio)
         znear, zfar, fov, aspect_ratio = (_as_tensor(v, dtype, self.device) for v in (znear, zfar, fov, aspect_ratio))
+        # tan in float64, the rest in the working dtype: this reproduces PyTorch3D's projection
+        # matrix bit for bit, which keeps depth ties among the K nearest faces breaking the same way.
+        fov64 = fov.double()
         if degrees:
-            fov = (math.pi / 180) * fov
-        tan_half_fov = torch.tan(fov / 2)
+            fov64 = (math.pi / 180) * fov64
+        tan_half_fov = torch.tan(fov64 / 2).to(dtype)
         max_y = tan_half_fov * znear
         min_y = -max_y
         max_x = max_y * aspect_ratio

@@ -125,10 +125,10 @@ def fragment_agreement(fr: R.Fragments, arrays) -> Dict[str, float]:
     }
 
 
-def gradient_agreement(grad: np.ndarray, ref: np.ndarray) -> Tuple[float, float]:
-    """(cosine similarity, relative error) on entries below the reference's 99th percentile magnitude."""
+def gradient_agreement(grad: np.ndarray, ref: np.ndarray, percentile: float = 99) -> Tuple[float, float]:
+    """(cosine similarity, relative error) on entries below the reference's given percentile of magnitude."""
     mag = np.abs(ref)
-    keep = mag <= np.percentile(mag, 99)
+    keep = mag <= np.percentile(mag, percentile)
     a, b = grad[keep].astype(np.float64), ref[keep].astype(np.float64)
     cos = float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-30))
     rel = float(np.linalg.norm(a - b) / (np.linalg.norm(b) + 1e-30))

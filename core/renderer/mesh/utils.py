@@ -19,6 +19,8 @@ def interpolate_face_attributes(
         raise ValueError(f"face_attributes must have shape (F, 3, D); got {tuple(face_attributes.shape)}")
     if barycentric_coords.shape[:-1] != pix_to_face.shape or barycentric_coords.shape[-1] != 3:
         raise ValueError("barycentric_coords must have shape pix_to_face.shape + (3,)")
+    if face_attributes.shape[0] == 0:  # no faces at all: every slot is empty
+        return face_attributes.new_zeros(*pix_to_face.shape, face_attributes.shape[-1])
     mask = pix_to_face < 0
     idx = pix_to_face.clamp(min=0).reshape(-1)
     attrs = face_attributes[idx]  # (P, 3, D)
