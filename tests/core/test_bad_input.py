@@ -208,9 +208,6 @@ def test_bad_image_size(size):
         R.rasterize_meshes(_mesh(textured=False), image_size=size)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: _image_hw converts with int() without checking the type: 8.5 and "
-                   "(8.5, 8.5) are truncated to 8, True is a 1x1 image, and None/'big' raise errors that do not "
-                   "name image_size")
 @pytest.mark.parametrize("size", [8.5, (8.5, 8.5), True, None, "big"])
 def test_non_integer_image_size(size):
     with pytest.raises((ValueError, TypeError), match="image_size"):
@@ -223,8 +220,6 @@ def test_bad_faces_per_pixel(k):
         _rasterizer(faces_per_pixel=k)(_mesh(textured=False))
 
 
-@pytest.mark.xfail(strict=True, reason="bug: rasterize_meshes does not validate faces_per_pixel; 0 returns "
-                   "(N, H, W, 0) tensors and a negative value fails deep inside")
 @pytest.mark.parametrize("k", [0, -1])
 def test_rasterize_meshes_bad_faces_per_pixel(k):
     meshes = Meshes([V + torch.tensor([0.0, 0.0, 2.0])], [F])
@@ -281,17 +276,12 @@ def test_small_memory_budget_counts_batch_size():
         R.MeshRasterizer(_cams(), R.RasterizationSettings(image_size=16, max_memory_bytes=1000))(_mesh(textured=False))
 
 
-@pytest.mark.xfail(strict=True, reason="bug: the budget message formats sizes in GiB with one decimal, so small "
-                   "budgets read 'needs about 0.0 GiB ... over the budget of 0.0 GiB'")
 def test_small_budget_message_states_the_sizes():
     with pytest.raises(ValueError) as info:
         R.MeshRasterizer(_cams(), R.RasterizationSettings(image_size=16, max_memory_bytes=1000))(_mesh(textured=False))
     assert "0.0 GiB" not in str(info.value)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: the memory budget is only checked by MeshRasterizer; the public "
-                   "rasterize_meshes goes on to allocate the dense (N, H, W, K) outputs (66 GB here: a RuntimeError "
-                   "after seconds, or an exhausted machine)")
 def test_rasterize_meshes_refuses_huge_request(monkeypatch):
     from core.renderer.mesh.fragments import SparseFragments
 

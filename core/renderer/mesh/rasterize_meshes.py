@@ -34,6 +34,11 @@ _Z_EPS = 1e-8
 # Candidate pairs tested at once; bounds the temporary memory of the selection pass.
 _CHUNK_PAIRS = 1 << 22
 
+# Bytes per fragment slot: the four dense outputs (8 + 4 + 12 + 4) plus the sparse form with its
+# autograd copies; used to refuse requests that would exhaust memory before allocating anything.
+_BYTES_PER_SLOT = 64
+DEFAULT_MEMORY_BUDGET = 4 * 1024**3
+
 
 def pixel_centers_ndc(image_size: Tuple[int, int], device: torch.device, dtype: torch.dtype) -> Tuple[torch.Tensor, torch.Tensor]:
     """NDC x of each column (W,) and y of each row (H,): the shorter side spans [-1, 1]."""
@@ -346,6 +351,7 @@ def rasterize_meshes(
     z_clip_value: Optional[float] = None,
     cull_to_frustum: bool = False,
     return_sparse: bool = False,
+    max_memory_bytes: int = DEFAULT_MEMORY_BUDGET,
 ):
     """Rasterize meshes whose vertices are already in NDC (x, y) with view-space z.
 
@@ -354,10 +360,11 @@ def rasterize_meshes(
     `max_faces_per_bin`, `z_clip_value` and `cull_to_frustum` are accepted for compatibility;
     binning here is per face bounding box and needs no tuning. With return_sparse=True only the
     SparseFragments are returned (the dense tensors are then built on demand by `Fragments`).
+    A request whose fragments would exceed `max_memory_bytes` raises a ValueError up front.
     """
-    h, w = _image_hw(image_size)
-    k = int(faces_per_pixel)
     n = len(meshes)
+    h, w = validate_request(n, image_size, faces_per_pixel, blur_radius, max_memory_bytes)
+    k = faces_per_pixel
     verts = meshes.verts_packed()
     faces = meshes.faces_packed()
     face_verts = verts[faces]
@@ -377,11 +384,43 @@ def rasterize_meshes(
 
 
 def _image_hw(image_size) -> Tuple[int, int]:
-    """(H, W) from an int or a pair, validated."""
-    if isinstance(image_size, int):
-        hw = (image_size, image_size)
-    else:
-        hw = tuple(int(s) for s in image_size)
-    if len(hw) != 2 or min(hw) <= 0:
-        raise ValueError(f"image_size must be a positive int or (H, W) pair; got {image_size!r}")
+    """(H, W) from a positive int or a pair of positive ints."""
+    hw = (image_size, image_size) if not isinstance(image_size, (tuple, list)) else tuple(image_size)
+    if len(hw) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in hw):
+        raise ValueError(f"image_size must be a positive int or an (H, W) pair of positive ints; got {image_size!r}")
     return hw  # type: ignore[return-value]
+
+
+
+
+def validate_request(
+    batch_size: int, image_size, faces_per_pixel, blur_radius, max_memory_bytes: int = DEFAULT_MEMORY_BUDGET
+) -> Tuple[int, int]:
+    """Check rasterization settings for a batch; return (H, W). ValueError names the bad setting."""
+    hw = _image_hw(image_size)
+    k = faces_per_pixel
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ValueError(f"faces_per_pixel must be an int >= 1; got {k!r}")
+    try:
+        blur = float(blur_radius)
+    except (TypeError, ValueError):
+        raise ValueError(f"blur_radius must be a finite number >= 0; got {blur_radius!r}") from None
+    if not (0.0 <= blur < math.inf):
+        raise ValueError(f"blur_radius must be a finite number >= 0; got {blur_radius!r}")
+    need = batch_size * hw[0] * hw[1] * k * _BYTES_PER_SLOT
+    if need > max_memory_bytes:
+        raise ValueError(
+            f"rasterizing {batch_size} image(s) of {hw[0]}x{hw[1]} with faces_per_pixel={k} needs about "
+            f"{_size(need)} for its fragments, over the budget of {_size(max_memory_bytes)}; "
+            f"lower faces_per_pixel, image_size or the batch size (or raise RasterizationSettings.max_memory_bytes)"
+        )
+    return hw
+
+
+def _size(nbytes: float) -> str:
+    """Human-readable byte count."""
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if nbytes < 1024 or unit == "GiB":
+            return f"{nbytes:.0f} {unit}" if unit == "bytes" else f"{nbytes:.1f} {unit}"
+        nbytes /= 1024
+    return f"{nbytes:.1f} GiB"

@@ -7,13 +7,7 @@ from typing import Optional, Tuple, Union
 import torch
 
 from .fragments import Fragments
-from .rasterize_meshes import _image_hw, rasterize_meshes
-
-# Bytes per fragment slot: the four dense outputs (8 + 4 + 12 + 4) plus the sparse form with its
-# autograd copies; used to refuse requests that would exhaust memory before allocating anything.
-_BYTES_PER_SLOT = 64
-_DEFAULT_MEMORY_BUDGET = 4 * 1024**3
-
+from .rasterize_meshes import DEFAULT_MEMORY_BUDGET, rasterize_meshes, validate_request
 
 @dataclass
 class RasterizationSettings:
@@ -36,27 +30,14 @@ class RasterizationSettings:
     cull_backfaces: bool = False
     z_clip_value: Optional[float] = None
     cull_to_frustum: bool = False
-    max_memory_bytes: int = _DEFAULT_MEMORY_BUDGET
+    max_memory_bytes: int = DEFAULT_MEMORY_BUDGET
 
 
 def check_raster_settings(settings: RasterizationSettings, batch_size: int) -> Tuple[int, int]:
     """Validate settings for a batch; return (H, W). Raises ValueError naming the bad setting."""
-    hw = _image_hw(settings.image_size)
-    k = settings.faces_per_pixel
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ValueError(f"faces_per_pixel must be an int >= 1; got {k!r}")
-    blur = float(settings.blur_radius)
-    if not (blur >= 0.0 and blur < float("inf")):
-        raise ValueError(f"blur_radius must be a finite number >= 0; got {settings.blur_radius!r}")
-    need = batch_size * hw[0] * hw[1] * k * _BYTES_PER_SLOT
-    if need > settings.max_memory_bytes:
-        raise ValueError(
-            f"rasterizing {batch_size} image(s) of {hw[0]}x{hw[1]} with faces_per_pixel={k} needs about "
-            f"{need / 1024**3:.1f} GiB for its fragments, over the budget of "
-            f"{settings.max_memory_bytes / 1024**3:.1f} GiB; lower faces_per_pixel, image_size or the batch "
-            f"size (or raise RasterizationSettings.max_memory_bytes)"
-        )
-    return hw
+    return validate_request(
+        batch_size, settings.image_size, settings.faces_per_pixel, settings.blur_radius, settings.max_memory_bytes
+    )
 
 
 class MeshRasterizer(torch.nn.Module):
@@ -112,5 +93,6 @@ class MeshRasterizer(torch.nn.Module):
             clip_barycentric_coords=clip,
             cull_backfaces=settings.cull_backfaces,
             return_sparse=True,
+            max_memory_bytes=settings.max_memory_bytes,
         )
         return Fragments.from_sparse(sparse)
