@@ -512,10 +512,15 @@ class Meshes:
         if not torch.is_tensor(new_verts_padded) or tuple(new_verts_padded.shape) != expected:
             got = tuple(new_verts_padded.shape) if torch.is_tensor(new_verts_padded) else type(new_verts_padded)
             raise ValueError(f"new_verts_padded must have shape {expected}; got {got}")
-        verts = [new_verts_padded[i, :nv] for i, nv in enumerate(self._nv)]
-        new = self.__class__(verts=verts, faces=self.faces_list(), textures=self.textures)
+        # Same topology: share every index tensor, swap the vertices. No value check here, so that
+        # projected coordinates (which may be Inf on the camera plane) can travel in a Meshes;
+        # the rasterizer checks the world-space vertices it is given.
+        new = self._map(lambda t: t, self.textures)
+        packed = new_verts_padded.reshape(-1, 3)
+        if not (self.equisized and self._nv and self._V == self._nv[0]):
+            packed = packed[self.verts_padded_to_packed_idx()]
+        new._replace_verts_packed(packed, keep_given_normals=False)
         new._verts_padded = new_verts_padded
-        new.equisized = self.equisized
         return new
 
     # ------------------------------------------------------------------ copies and devices

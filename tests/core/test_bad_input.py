@@ -90,9 +90,6 @@ def test_verts_made_non_finite_by_offset_are_refused_before_rendering(bad):
         _rasterizer()(mesh.clone().offset_verts_(torch.tensor([0.0, bad, 0.0])))
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a finite vertex exactly on the camera plane (view z = 0) projects to "
-                   "Inf and MeshRasterizer.transform's update_padded re-validates the projected verts, raising "
-                   "'verts of mesh 0 contain NaN or Inf'; PyTorch3D skips faces with a vertex at z < 1e-8")
 def test_vertex_on_camera_plane_is_skipped_not_refused():
     # face 0 in front of the camera; face 1 has vertex 3 at world z = -3, i.e. view z = 0
     v = torch.tensor([[0.5, 0.5, 0.0], [-0.5, 0.5, 0.0], [0.0, -0.5, 0.0], [0.5, 0.5, -3.0], [0.9, 0.9, 0.0], [0.2, 0.9, 0.0]])
@@ -166,19 +163,12 @@ def _fragments_of_face_1():
     return frags
 
 
-_MISMATCH_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="bug: Phong/flat shaders call meshes.sample_textures before shading checks the fragments, so "
-    "fragments that refer to faces the meshes lack raise IndexError instead of ValueError",
-)
-
-
 @pytest.mark.parametrize(
     "shader_cls",
     [
-        pytest.param(R.HardPhongShader, marks=_MISMATCH_BUG),
-        pytest.param(R.SoftPhongShader, marks=_MISMATCH_BUG),
-        pytest.param(R.HardFlatShader, marks=_MISMATCH_BUG),
+        R.HardPhongShader,
+        R.SoftPhongShader,
+        R.HardFlatShader,
         R.HardGouraudShader,
     ],
 )
@@ -189,8 +179,6 @@ def test_fragments_referring_to_missing_faces(shader_cls):
         shader_cls(cameras=_cams())(frags, one_face)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: shaders do not compare the fragments' batch size with the meshes'; "
-                   "fragments of 1 image with 2 meshes silently give 1 image")
 def test_fragments_batch_differs_from_meshes():
     frags = _rasterizer()(_mesh(1))
     with pytest.raises(ValueError, match="batch|fragments"):

@@ -600,8 +600,6 @@ def test_fragments_are_built_lazily_from_sparse_and_keep_gradients():
     np.testing.assert_allclose(tris.grad[:, 2].numpy(), want, atol=1e-9)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: select_fragments orders depths by a float32 key (_depth_key), so float64 "
-                   "depths closer than float32 resolution count as ties and go to the smaller face index")
 def test_float64_depth_order_is_exact():
     far = TRI.copy()
     far[:, 2] = 2.0

@@ -127,22 +127,14 @@ def test_empty_meshes_render_as_background():
     assert sil.shape == (2, 16, 16, 4) and (sil[..., 3] == 0).all()
 
 
-_EMPTY_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="bug: with no faces in the whole batch, flat_shading indexes the empty per-face table with "
-    "pix_to_face clamped to 0 (IndexError) and gouraud_shading lights 0 vertices against a batch-1 "
-    "light (ValueError 'cannot broadcast the leading (batch) dimension of normals')",
-)
-
-
 @pytest.mark.parametrize(
     "shader_cls",
     [
         R.HardPhongShader,
         R.SoftPhongShader,
-        pytest.param(R.HardGouraudShader, marks=_EMPTY_BUG),
-        pytest.param(R.SoftGouraudShader, marks=_EMPTY_BUG),
-        pytest.param(R.HardFlatShader, marks=_EMPTY_BUG),
+        R.HardGouraudShader,
+        R.SoftGouraudShader,
+        R.HardFlatShader,
     ],
 )
 def test_batch_of_only_empty_meshes_renders_as_background(shader_cls):

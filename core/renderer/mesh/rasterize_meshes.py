@@ -2,12 +2,12 @@
 
 The work is split in two, as a differentiable rasterizer must be:
 
-1. *Selection* (no autograd): every face enumerates the pixels of its screen bounding box
-   (grown by the blur radius), so the cost grows with the pixels each face touches, never with
-   pixels x faces. Candidate (pixel, face) pairs are screened, in chunks of bounded size, with
-   per-face affine edge functions and a lower bound on the distance to the face; survivors get
-   PyTorch3D's exact tests, and the K nearest of each pixel are kept (one sort on a
-   (pixel, depth) key; partial top-K merges keep memory at O(N*H*W*K) plus one chunk).
+1. *Selection* (no autograd): every face enumerates, row by row of its screen bounding box
+   (grown by the blur radius), the span of columns that lie within the blur radius of all three
+   of its edge lines. So the cost grows with the pixels each face touches, never with
+   pixels x faces. The candidates get PyTorch3D's exact tests, in chunks of bounded size, and the
+   K nearest of each pixel are kept (one sort on a (pixel, depth) key; partial top-K merges keep
+   memory at O(N*H*W*K) plus one chunk).
 2. *Geometry* (autograd): barycentrics, depth and signed squared distance are recomputed with
    ordinary tensor ops for the chosen pairs only, so gradients reach the projected vertices.
 
@@ -132,7 +132,7 @@ def _face_is_drawable(face_verts: torch.Tensor, cull_backfaces: bool) -> torch.T
 
 
 def _screen_table(face_verts: torch.Tensor) -> torch.Tensor:
-    """(12, F) per-face screening coefficients: w_i = a_i x + b_i y + c_i, and h_i = area / |edge_i|.
+    """(12, F) per-face edge coefficients: w_i = a_i x + b_i y + c_i, and h_i = area / |edge_i|.
 
     w_i * h_i is the signed distance from a point to the line of the edge opposite vertex i, so
     max_i(-w_i h_i) bounds the distance to the face from below for points outside it.
@@ -194,38 +194,38 @@ def _row_spans(
     return seg_face[keep], seg_row[keep], first[keep], count[keep]
 
 
-def _nearest_k(key: torch.Tensor, pix: torch.Tensor, k: int) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Positions of the k smallest keys of each pixel (earlier position wins ties), and their ranks.
+def _nearest_k(pix: torch.Tensor, z: torch.Tensor, k: int) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Positions of the k nearest entries of each pixel, and their ranks 0..k-1.
 
-    key orders by (pixel, depth); entries must come in packed-face order so ties go to the
-    smaller face. Returns (positions sorted by key, rank 0..k-1 of each).
+    Entries must come in packed-face order: equal depths go to the earlier entry, i.e. the
+    smaller face. Returns positions sorted by (pixel, depth).
     """
-    if key.numel() == 0:
-        return key, key
+    if pix.numel() == 0:
+        return pix, pix
+    positions = torch.arange(pix.numel(), device=pix.device)
     if k == 1:
-        # Two scatter-min passes beat a sort: smallest key per pixel, then its first position.
+        # Two scatter-min passes beat a sort: nearest depth per pixel, then its first position.
         npix = int(pix.max()) + 1
-        best = torch.full((npix,), torch.iinfo(torch.int64).max, dtype=torch.int64, device=key.device)
-        best.scatter_reduce_(0, pix, key, reduce="amin")
-        hit = torch.nonzero(key == best[pix]).squeeze(1)
-        first = torch.full((npix,), key.numel(), dtype=torch.int64, device=key.device)
+        nearest = torch.full((npix,), math.inf, dtype=z.dtype, device=z.device)
+        nearest.scatter_reduce_(0, pix, z, reduce="amin")
+        hit = torch.nonzero(z == nearest[pix]).squeeze(1)
+        first = torch.full((npix,), pix.numel(), dtype=torch.int64, device=pix.device)
         first.scatter_reduce_(0, pix[hit], hit, reduce="amin")
-        first = first[first < key.numel()]
+        first = first[first < pix.numel()]
         return first, torch.zeros_like(first)
-    order = torch.sort(key, stable=True).indices
+    if z.dtype == torch.float32:
+        # One sort on an int64 (pixel, depth) key: z >= 0 as float32 bits is a monotone integer.
+        zbits = (z + 0.0).view(torch.int32).to(torch.int64)
+        order = torch.sort((pix << 31) | zbits, stable=True).indices
+    else:
+        by_depth = torch.sort(z, stable=True).indices
+        order = by_depth[torch.sort(pix[by_depth], stable=True).indices]
     sorted_pix = pix[order]
-    positions = torch.arange(order.numel(), device=key.device)
     starts = torch.ones_like(sorted_pix, dtype=torch.bool)
     starts[1:] = sorted_pix[1:] != sorted_pix[:-1]
     rank = positions - torch.cummax(torch.where(starts, positions, 0), 0).values
     keep = rank < k
     return order[keep], rank[keep]
-
-
-def _depth_key(pix: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-    """int64 key ordering by pixel, then depth: z >= 0 as float32 bits are monotone integers."""
-    zbits = (z.to(torch.float32) + 0.0).view(torch.int32).to(torch.int64)
-    return (pix << 31) | zbits
 
 
 def select_fragments(
@@ -264,7 +264,7 @@ def select_fragments(
         verts_table = face_verts.reshape(-1, 9).t().contiguous()[:, faces]
         seg_image = face_to_image[faces][seg_face] * (h * w) + seg_row * w
 
-        kept = []  # (pix, face, z-key, geometry) per chunk
+        kept = []  # (pix, face, geometry) per chunk
         kept_count = 0
         for start in range(0, total, chunk_pairs):
             pair = torch.arange(start, min(start + chunk_pairs, total), device=device)
@@ -277,7 +277,7 @@ def select_fragments(
             ok = (z >= 0) & (inside | (d2 < blur_radius))
             sel = torch.nonzero(ok).squeeze(1)
             pix = seg_image[seg[sel]] + col[sel]
-            kept.append((pix, faces[slot[sel]], _depth_key(pix, z[sel]), _take(geometry, sel)))
+            kept.append((pix, faces[slot[sel]], _take(geometry, sel)))
             kept_count += sel.numel()
             if len(kept) > 1 and kept_count > 2 * chunk_pairs:
                 kept = [_merge(kept, k)]
@@ -286,8 +286,8 @@ def select_fragments(
             empty = torch.empty(0, dtype=torch.long, device=device)
             z0 = torch.empty(0, dtype=face_verts.dtype, device=device)
             return empty, empty, empty, ((z0, z0, z0), z0, z0, torch.empty(0, dtype=torch.bool, device=device))
-        pix, face, key, geometry = _merge(kept, k) if len(kept) > 1 else kept[0]
-        order, rank = _nearest_k(key, pix, k)
+        pix, face, geometry = _merge(kept, k) if len(kept) > 1 else kept[0]
+        order, rank = _nearest_k(pix, geometry[1], k)
     return pix[order], face[order], rank, _take(geometry, order)
 
 
@@ -301,17 +301,16 @@ def _merge(kept: list, k: int) -> Tuple:
     """Concatenate per-chunk survivors (in face order) and keep the k nearest per pixel."""
     pix = torch.cat([c[0] for c in kept])
     face = torch.cat([c[1] for c in kept])
-    key = torch.cat([c[2] for c in kept])
-    geos = [c[3] for c in kept]
+    geos = [c[2] for c in kept]
     geometry = (
         tuple(torch.cat([g[0][i] for g in geos]) for i in range(3)),
         torch.cat([g[1] for g in geos]),
         torch.cat([g[2] for g in geos]),
         torch.cat([g[3] for g in geos]),
     )
-    order, _ = _nearest_k(key, pix, k)
+    order, _ = _nearest_k(pix, geometry[1], k)
     order = torch.sort(order).values  # back to face order, so later ties still go to smaller faces
-    return pix[order], face[order], key[order], _take(geometry, order)
+    return pix[order], face[order], _take(geometry, order)
 
 
 def fragment_geometry(

@@ -68,9 +68,24 @@ def _shade_sparse(fragments: Fragments, hard: bool, shade) -> Tuple[torch.Tensor
     entries = torch.nonzero(sparse.slot % k == 0).squeeze(1) if hard and k > 1 else None
     if entries is None:
         entries = torch.arange(sparse.slot.numel(), device=sparse.slot.device)
+    if entries.numel() == 0:  # nothing covered (e.g. only empty meshes): background only
+        return sparse.zbuf.new_zeros(0, 3), sparse, entries
     compact, flat = _compact(sparse, entries)
     colors = shade(compact)
     return colors.reshape(-1, colors.shape[-1])[flat], sparse, entries
+
+
+def _check_fragments(fragments: Fragments, meshes) -> None:
+    """ValueError when fragments do not belong to these meshes (batch size, face indices)."""
+    sparse = sparse_fragments(fragments)
+    if sparse.shape[0] != len(meshes):
+        raise ValueError(f"fragments hold {sparse.shape[0]} images but {len(meshes)} meshes were given")
+    num_faces = meshes.faces_packed().shape[0]
+    if sparse.face.numel() and int(sparse.face.max()) >= num_faces:
+        raise ValueError(
+            f"fragments refer to face {int(sparse.face.max())} but the meshes have {num_faces} faces; "
+            "were they rasterized from other meshes?"
+        )
 
 
 class ShaderBase(torch.nn.Module):
@@ -97,8 +112,9 @@ class ShaderBase(torch.nn.Module):
                 setattr(self, name, value.to(device))
         return self
 
-    def _inputs(self, meshes, kwargs):
+    def _inputs(self, meshes, kwargs, fragments: Fragments):
         """(cameras, lights, materials, blend_params) for this call, checked against the batch."""
+        _check_fragments(fragments, meshes)
         cameras = kwargs.get("cameras", self.cameras)
         if cameras is None:
             raise ValueError(f"{type(self).__name__} needs cameras: pass cameras= to the constructor or the call")
@@ -125,7 +141,7 @@ class HardPhongShader(ShaderBase):
     """Per-pixel Phong lighting of the nearest face; hard edges."""
 
     def forward(self, fragments: Fragments, meshes, **kwargs) -> torch.Tensor:
-        cameras, lights, materials, blend_params = self._inputs(meshes, kwargs)
+        cameras, lights, materials, blend_params = self._inputs(meshes, kwargs, fragments)
         shade = lambda f: phong_shading(meshes=meshes, fragments=f, texels=meshes.sample_textures(f), lights=lights, cameras=cameras, materials=materials)  # noqa: E731
         return self._hard(fragments, shade, blend_params)
 
@@ -134,7 +150,7 @@ class SoftPhongShader(ShaderBase):
     """Per-pixel Phong lighting blended over K faces with SoftRas's softmax (differentiable edges)."""
 
     def forward(self, fragments: Fragments, meshes, **kwargs) -> torch.Tensor:
-        cameras, lights, materials, blend_params = self._inputs(meshes, kwargs)
+        cameras, lights, materials, blend_params = self._inputs(meshes, kwargs, fragments)
         shade = lambda f: phong_shading(meshes=meshes, fragments=f, texels=meshes.sample_textures(f), lights=lights, cameras=cameras, materials=materials)  # noqa: E731
         return self._soft(fragments, shade, cameras, blend_params, kwargs)
 
@@ -143,7 +159,7 @@ class HardGouraudShader(ShaderBase):
     """Lighting at the vertices, colours interpolated across the nearest face; hard edges."""
 
     def forward(self, fragments: Fragments, meshes, **kwargs) -> torch.Tensor:
-        cameras, lights, materials, blend_params = self._inputs(meshes, kwargs)
+        cameras, lights, materials, blend_params = self._inputs(meshes, kwargs, fragments)
         shade = lambda f: gouraud_shading(meshes=meshes, fragments=f, lights=lights, cameras=cameras, materials=materials)  # noqa: E731
         return self._hard(fragments, shade, blend_params)
 
@@ -152,7 +168,7 @@ class SoftGouraudShader(ShaderBase):
     """Gouraud shading blended over K faces with SoftRas's softmax."""
 
     def forward(self, fragments: Fragments, meshes, **kwargs) -> torch.Tensor:
-        cameras, lights, materials, blend_params = self._inputs(meshes, kwargs)
+        cameras, lights, materials, blend_params = self._inputs(meshes, kwargs, fragments)
         shade = lambda f: gouraud_shading(meshes=meshes, fragments=f, lights=lights, cameras=cameras, materials=materials)  # noqa: E731
         return self._soft(fragments, shade, cameras, blend_params, kwargs)
 
@@ -161,7 +177,7 @@ class HardFlatShader(ShaderBase):
     """One lighting value per face (face normal at the face centroid); hard edges."""
 
     def forward(self, fragments: Fragments, meshes, **kwargs) -> torch.Tensor:
-        cameras, lights, materials, blend_params = self._inputs(meshes, kwargs)
+        cameras, lights, materials, blend_params = self._inputs(meshes, kwargs, fragments)
         shade = lambda f: flat_shading(meshes=meshes, fragments=f, texels=meshes.sample_textures(f), lights=lights, cameras=cameras, materials=materials)  # noqa: E731
         return self._hard(fragments, shade, blend_params)
 
