@@ -202,16 +202,15 @@ def _nearest_k(pix: torch.Tensor, z: torch.Tensor, k: int) -> Tuple[torch.Tensor
     """
     if pix.numel() == 0:
         return pix, pix
-    positions = torch.arange(pix.numel(), device=pix.device)
+    npix = int(pix.max()) + 1
     if k == 1:
         # Two scatter-min passes beat a sort: nearest depth per pixel, then its first position.
-        npix = int(pix.max()) + 1
         nearest = torch.full((npix,), math.inf, dtype=z.dtype, device=z.device)
         nearest.scatter_reduce_(0, pix, z, reduce="amin")
-        hit = torch.nonzero(z == nearest[pix]).squeeze(1)
+        hit = torch.nonzero(z == nearest.index_select(0, pix)).squeeze(1)
         first = torch.full((npix,), pix.numel(), dtype=torch.int64, device=pix.device)
-        first.scatter_reduce_(0, pix[hit], hit, reduce="amin")
-        first = first[first < pix.numel()]
+        first.scatter_reduce_(0, pix.index_select(0, hit), hit, reduce="amin")
+        first = first.index_select(0, torch.nonzero(first < pix.numel()).squeeze(1))
         return first, torch.zeros_like(first)
     if z.dtype == torch.float32:
         # One sort on an int64 (pixel, depth) key: z >= 0 as float32 bits is a monotone integer.
@@ -219,13 +218,13 @@ def _nearest_k(pix: torch.Tensor, z: torch.Tensor, k: int) -> Tuple[torch.Tensor
         order = torch.sort((pix << 31) | zbits, stable=True).indices
     else:
         by_depth = torch.sort(z, stable=True).indices
-        order = by_depth[torch.sort(pix[by_depth], stable=True).indices]
-    sorted_pix = pix[order]
-    starts = torch.ones_like(sorted_pix, dtype=torch.bool)
-    starts[1:] = sorted_pix[1:] != sorted_pix[:-1]
-    rank = positions - torch.cummax(torch.where(starts, positions, 0), 0).values
-    keep = rank < k
-    return order[keep], rank[keep]
+        order = by_depth.index_select(0, torch.sort(pix.index_select(0, by_depth), stable=True).indices)
+    sorted_pix = pix.index_select(0, order)
+    counts = torch.bincount(pix, minlength=npix)
+    first_of_pixel = torch.cumsum(counts, 0) - counts
+    rank = torch.arange(pix.numel(), device=pix.device) - first_of_pixel.index_select(0, sorted_pix)
+    keep = torch.nonzero(rank < k).squeeze(1)
+    return order.index_select(0, keep), rank.index_select(0, keep)
 
 
 def select_fragments(
@@ -238,13 +237,14 @@ def select_fragments(
     cull_backfaces: bool,
     clip_barycentric_coords: bool,
     chunk_pairs: int = _CHUNK_PAIRS,
-) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, Tuple]:
+) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Choose, without autograd, the K nearest faces of every pixel.
 
     face_verts: (F, 3, 3) NDC x, y and view z of each packed face's vertices.
     face_to_image: (F,) batch element of each face.
     Returns (pix, face, rank, geometry): flat (N*H*W) pixel index, packed face index and slot
-    0..K-1 of each chosen fragment, and its `pair_geometry` values (without gradients).
+    0..K-1 of each chosen fragment, and its `pair_geometry` values stacked as a (6, M) tensor
+    (w0, w1, w2, z, d2, inside), without gradients.
     """
     h, w = image_size
     device = face_verts.device
@@ -258,59 +258,54 @@ def select_fragments(
         seg_face, seg_row, seg_col, counts = _row_spans(
             _screen_table(face_verts)[:, faces], col0[faces], row0[faces], ncols[faces], nrows[faces], image_size, blur_radius
         )
-        ends = torch.cumsum(counts, 0)
-        starts = ends - counts
-        total = int(ends[-1]) if ends.numel() else 0
         verts_table = face_verts.reshape(-1, 9).t().contiguous()[:, faces]
-        seg_image = face_to_image[faces][seg_face] * (h * w) + seg_row * w
+        seg_pix = face_to_image[faces][seg_face] * (h * w) + seg_row * w + seg_col  # pixel of each span's start
+        seg_py = ys[seg_row]
+        ends = torch.cumsum(counts, 0)
+        # Chunks of whole spans (a span is at most one image row) of about chunk_pairs pairs.
+        total = int(ends[-1]) if ends.numel() else 0
+        marks = torch.tensor(list(range(chunk_pairs, total, chunk_pairs)), dtype=ends.dtype, device=device)
+        cuts = [0] + sorted(set(torch.searchsorted(ends, marks).tolist())) + [counts.numel()]
 
         kept = []  # (pix, face, geometry) per chunk
         kept_count = 0
-        for start in range(0, total, chunk_pairs):
-            pair = torch.arange(start, min(start + chunk_pairs, total), device=device)
-            seg = torch.searchsorted(ends, pair, right=True)
-            col = seg_col[seg] + (pair - starts[seg])
-            slot = seg_face[seg]
-            px, py = xs[col], ys[seg_row[seg]]
-            geometry = pair_geometry(px, py, tuple(verts_table.index_select(1, slot)), perspective_correct, clip_barycentric_coords)
-            _, z, d2, inside = geometry
-            ok = (z >= 0) & (inside | (d2 < blur_radius))
-            sel = torch.nonzero(ok).squeeze(1)
-            pix = seg_image[seg[sel]] + col[sel]
-            kept.append((pix, faces[slot[sel]], _take(geometry, sel)))
+        for lo, hi in zip(cuts[:-1], cuts[1:]):
+            if hi <= lo:
+                continue
+            n_pairs = int(ends[hi - 1] - (ends[lo - 1] if lo else 0))
+            seg = torch.repeat_interleave(torch.arange(lo, hi, device=device), counts[lo:hi], output_size=n_pairs)
+            span_start = ends.index_select(0, seg) - counts.index_select(0, seg)
+            offset = torch.arange(n_pairs, device=device) + (ends[lo - 1] if lo else 0) - span_start
+            px = xs.index_select(0, seg_col.index_select(0, seg) + offset)
+            py = seg_py.index_select(0, seg)
+            slot = seg_face.index_select(0, seg)
+            (w0, w1, w2), z, d2, inside = pair_geometry(
+                px, py, tuple(verts_table.index_select(1, slot)), perspective_correct, clip_barycentric_coords
+            )
+            sel = torch.nonzero((z >= 0) & (inside | (d2 < blur_radius))).squeeze(1)
+            geometry = torch.stack((w0, w1, w2, z, d2, inside.to(z.dtype))).index_select(1, sel)
+            pix = (seg_pix.index_select(0, seg) + offset).index_select(0, sel)
+            kept.append((pix, faces.index_select(0, slot.index_select(0, sel)), geometry))
             kept_count += sel.numel()
             if len(kept) > 1 and kept_count > 2 * chunk_pairs:
                 kept = [_merge(kept, k)]
                 kept_count = kept[0][0].numel()
         if not kept:
             empty = torch.empty(0, dtype=torch.long, device=device)
-            z0 = torch.empty(0, dtype=face_verts.dtype, device=device)
-            return empty, empty, empty, ((z0, z0, z0), z0, z0, torch.empty(0, dtype=torch.bool, device=device))
+            return empty, empty, empty, face_verts.new_zeros(6, 0)
         pix, face, geometry = _merge(kept, k) if len(kept) > 1 else kept[0]
-        order, rank = _nearest_k(pix, geometry[1], k)
-    return pix[order], face[order], rank, _take(geometry, order)
+        order, rank = _nearest_k(pix, geometry[3], k)
+    return pix.index_select(0, order), face.index_select(0, order), rank, geometry.index_select(1, order)
 
 
-def _take(geometry: Tuple, index: torch.Tensor) -> Tuple:
-    """Index every tensor of a `pair_geometry` result."""
-    (w0, w1, w2), z, d2, inside = geometry
-    return (w0[index], w1[index], w2[index]), z[index], d2[index], inside[index]
-
-
-def _merge(kept: list, k: int) -> Tuple:
+def _merge(kept: list, k: int) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Concatenate per-chunk survivors (in face order) and keep the k nearest per pixel."""
     pix = torch.cat([c[0] for c in kept])
     face = torch.cat([c[1] for c in kept])
-    geos = [c[2] for c in kept]
-    geometry = (
-        tuple(torch.cat([g[0][i] for g in geos]) for i in range(3)),
-        torch.cat([g[1] for g in geos]),
-        torch.cat([g[2] for g in geos]),
-        torch.cat([g[3] for g in geos]),
-    )
-    order, _ = _nearest_k(pix, geometry[1], k)
+    geometry = torch.cat([c[2] for c in kept], dim=1)
+    order, _ = _nearest_k(pix, geometry[3], k)
     order = torch.sort(order).values  # back to face order, so later ties still go to smaller faces
-    return pix[order], face[order], _take(geometry, order)
+    return pix.index_select(0, order), face.index_select(0, order), geometry.index_select(1, order)
 
 
 def fragment_geometry(
@@ -325,15 +320,9 @@ def fragment_geometry(
     h, w = image_size
     xs, ys = pixel_centers_ndc(image_size, face_verts.device, face_verts.dtype)
     within = pix % (h * w)
-    px, py = xs[within % w], ys[within // w]
+    px, py = xs.index_select(0, within % w), ys.index_select(0, within // w)
     verts = face_verts.reshape(-1, 9).index_select(0, face).unbind(1)
-    geometry = pair_geometry(px, py, verts, perspective_correct, clip_barycentric_coords)
-    return _outputs(geometry)
-
-
-def _outputs(geometry: Tuple) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(bary (M, 3), zbuf, signed dists) from a `pair_geometry` result."""
-    (w0, w1, w2), z, d2, inside = geometry
+    (w0, w1, w2), z, d2, inside = pair_geometry(px, py, verts, perspective_correct, clip_barycentric_coords)
     return torch.stack((w0, w1, w2), dim=1), z, torch.where(inside, -d2, d2)
 
 
@@ -374,8 +363,9 @@ def rasterize_meshes(
     )
     if torch.is_grad_enabled() and face_verts.requires_grad:
         bary, zbuf, dists = fragment_geometry(face_verts, pix, face, (h, w), perspective_correct, clip_barycentric_coords)
-    else:
-        bary, zbuf, dists = _outputs(geometry)
+    else:  # reuse what the selection computed
+        bary, zbuf = geometry[:3].t(), geometry[3]
+        dists = torch.where(geometry[5] > 0, -geometry[4], geometry[4])
     sparse = SparseFragments((n, h, w, k), pix * k + rank, pix, face, zbuf, bary, dists)
     if return_sparse:
         return sparse
