@@ -8,8 +8,9 @@ The work is split in two, as a differentiable rasterizer must be:
    pixels x faces. The candidates get PyTorch3D's exact tests, in chunks of bounded size, and the
    K nearest of each pixel are kept (one sort on a (pixel, depth) key; partial top-K merges keep
    memory at O(N*H*W*K) plus one chunk).
-2. *Geometry* (autograd): barycentrics, depth and signed squared distance are recomputed with
-   ordinary tensor ops for the chosen pairs only, so gradients reach the projected vertices.
+2. *Geometry* (autograd): the backward pass recomputes barycentrics, depth and signed squared
+   distance with ordinary tensor ops for the chosen pairs only, chunk by chunk, and
+   differentiates them, so gradients reach the projected vertices.
 
 Per-pair arithmetic is written on 1-D "structure of arrays" tensors (x0, y0, z0, ... one value
 per pair), gathered with a single index_select, which is what makes pure PyTorch fast here.
@@ -31,8 +32,12 @@ _PERSPECTIVE_EPS = 1e-8
 _CLIP_EPS = 1e-5
 _Z_EPS = 1e-8
 
-# Candidate pairs tested at once; bounds the temporary memory of the selection pass.
-_CHUNK_PAIRS = 1 << 22
+# Candidate pairs tested at once: small enough that the temporaries of the per-pair arithmetic
+# stay in cache (which makes the elementwise ops several times faster), large enough that the
+# Python loop costs little.
+_CHUNK_PAIRS = 1 << 18
+# Survivors held before a top-K merge; bounds the memory of the selection pass.
+_MERGE_ENTRIES = 1 << 23
 
 # Bytes per fragment slot: the four dense outputs (8 + 4 + 12 + 4) plus the sparse form with its
 # autograd copies; used to refuse requests that would exhaust memory before allocating anything.
@@ -89,11 +94,16 @@ def pair_geometry(
         total = (w0 + w1 + w2).clamp_min(_CLIP_EPS)
         w0, w1, w2 = w0 / total, w1 / total, w2 / total
     z = w0 * z0 + w1 * z1 + w2 * z2
-    d2 = torch.minimum(
+    return (w0, w1, w2), z, triangle_distance2(px, py, v), inside
+
+
+def triangle_distance2(px: torch.Tensor, py: torch.Tensor, v: Tuple[torch.Tensor, ...]) -> torch.Tensor:
+    """Squared 2D distance from pixels (px, py) to the nearest edge of faces v (nine (M,) tensors)."""
+    x0, y0, _, x1, y1, _, x2, y2, _ = v
+    return torch.minimum(
         torch.minimum(_segment_distance2(px, py, x0, y0, x1, y1), _segment_distance2(px, py, x0, y0, x2, y2)),
         _segment_distance2(px, py, x1, y1, x2, y2),
     )
-    return (w0, w1, w2), z, d2, inside
 
 
 def _face_pixel_boxes(
@@ -287,13 +297,15 @@ def select_fragments(
             pix = (seg_pix.index_select(0, seg) + offset).index_select(0, sel)
             kept.append((pix, faces.index_select(0, slot.index_select(0, sel)), geometry))
             kept_count += sel.numel()
-            if len(kept) > 1 and kept_count > 2 * chunk_pairs:
+            if len(kept) > 1 and kept_count > _MERGE_ENTRIES:
                 kept = [_merge(kept, k)]
                 kept_count = kept[0][0].numel()
         if not kept:
             empty = torch.empty(0, dtype=torch.long, device=device)
             return empty, empty, empty, face_verts.new_zeros(6, 0)
-        pix, face, geometry = _merge(kept, k) if len(kept) > 1 else kept[0]
+        pix = torch.cat([c[0] for c in kept])
+        face = torch.cat([c[1] for c in kept])
+        geometry = torch.cat([c[2] for c in kept], dim=1)
         order, rank = _nearest_k(pix, geometry[3], k)
     return pix.index_select(0, order), face.index_select(0, order), rank, geometry.index_select(1, order)
 
@@ -308,22 +320,63 @@ def _merge(kept: list, k: int) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor
     return pix.index_select(0, order), face.index_select(0, order), geometry.index_select(1, order)
 
 
-def fragment_geometry(
-    face_verts: torch.Tensor,
-    pix: torch.Tensor,
-    face: torch.Tensor,
-    image_size: Tuple[int, int],
-    perspective_correct: bool,
-    clip_barycentric_coords: bool,
-) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Differentiable (bary (M, 3), zbuf (M,), signed squared dists (M,)) of chosen fragments."""
+def _pixel_xy(pix: torch.Tensor, image_size: Tuple[int, int], dtype: torch.dtype) -> Tuple[torch.Tensor, torch.Tensor]:
+    """NDC centres (px, py) of flat (N*H*W) pixel indices."""
     h, w = image_size
-    xs, ys = pixel_centers_ndc(image_size, face_verts.device, face_verts.dtype)
+    xs, ys = pixel_centers_ndc(image_size, pix.device, dtype)
     within = pix % (h * w)
-    px, py = xs.index_select(0, within % w), ys.index_select(0, within // w)
-    verts = face_verts.reshape(-1, 9).index_select(0, face).unbind(1)
-    (w0, w1, w2), z, d2, inside = pair_geometry(px, py, verts, perspective_correct, clip_barycentric_coords)
-    return torch.stack((w0, w1, w2), dim=1), z, torch.where(inside, -d2, d2)
+    return xs.index_select(0, within % w), ys.index_select(0, within // w)
+
+
+class _FragmentGeometry(torch.autograd.Function):
+    """Differentiable (bary (M, 3), zbuf (M,), signed dists (M,)) of the chosen fragments.
+
+    The forward pass returns the values the selection already computed. The backward pass
+    recomputes `pair_geometry` chunk by chunk under autograd and differentiates it there, so
+    memory stays at one chunk's graph and the arithmetic runs on cache-sized tensors; when only
+    dists carry a gradient (silhouettes), only the distances are recomputed.
+    """
+
+    @staticmethod
+    def forward(ctx, face_verts, geometry, pix, face, image_size, perspective_correct, clip):  # type: ignore[override]
+        inside = geometry[5] > 0
+        ctx.save_for_backward(face_verts, pix, face, inside)
+        ctx.settings = (image_size, perspective_correct, clip)
+        bary = geometry[:3].t().contiguous()
+        dists = torch.where(inside, -geometry[4], geometry[4])
+        return bary, geometry[3].clone(), dists
+
+    @staticmethod
+    def backward(ctx, grad_bary, grad_z, grad_dists):  # type: ignore[override]
+        face_verts, pix, face, inside = ctx.saved_tensors
+        image_size, perspective_correct, clip = ctx.settings
+        table = face_verts.detach().reshape(-1, 9)
+        grad = torch.zeros_like(table)
+        need_bary_z = grad_bary is not None or grad_z is not None
+        for start in range(0, face.numel(), _CHUNK_PAIRS):
+            part = slice(start, start + _CHUNK_PAIRS)
+            f = face[part]
+            px, py = _pixel_xy(pix[part], image_size, table.dtype)
+            v = table.index_select(0, f).requires_grad_(True)
+            outputs, grads = [], []
+            with torch.enable_grad():
+                cols = v.unbind(1)
+                if need_bary_z:
+                    (w0, w1, w2), z, d2, _ = pair_geometry(px, py, cols, perspective_correct, clip)
+                    if grad_bary is not None:
+                        outputs.append(torch.stack((w0, w1, w2), dim=1))
+                        grads.append(grad_bary[part])
+                    if grad_z is not None:
+                        outputs.append(z)
+                        grads.append(grad_z[part])
+                else:
+                    d2 = triangle_distance2(px, py, cols)
+                if grad_dists is not None:
+                    outputs.append(torch.where(inside[part], -d2, d2))
+                    grads.append(grad_dists[part])
+            (grad_v,) = torch.autograd.grad(outputs, v, grads)
+            grad.index_add_(0, f, grad_v)
+        return grad.view_as(face_verts), None, None, None, None, None, None
 
 
 def rasterize_meshes(
@@ -361,11 +414,9 @@ def rasterize_meshes(
         face_verts, face_to_image, (h, w), float(blur_radius), k,
         perspective_correct, cull_backfaces, clip_barycentric_coords,
     )
-    if torch.is_grad_enabled() and face_verts.requires_grad:
-        bary, zbuf, dists = fragment_geometry(face_verts, pix, face, (h, w), perspective_correct, clip_barycentric_coords)
-    else:  # reuse what the selection computed
-        bary, zbuf = geometry[:3].t(), geometry[3]
-        dists = torch.where(geometry[5] > 0, -geometry[4], geometry[4])
+    bary, zbuf, dists = _FragmentGeometry.apply(
+        face_verts, geometry, pix, face, (h, w), perspective_correct, clip_barycentric_coords
+    )
     sparse = SparseFragments((n, h, w, k), pix * k + rank, pix, face, zbuf, bary, dists)
     if return_sparse:
         return sparse
