@@ -59,25 +59,28 @@ def _edge(px, py, ax, ay, bx, by):
     return (px - ax) * (by - ay) - (py - ay) * (bx - ax)
 
 
-def _segment_distance2(px, py, ax, ay, bx, by) -> torch.Tensor:
-    """Squared distance from points p to segments ab (all 1-D tensors)."""
+def _segment_distance2(px, py, ax, ay, bx, by) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Squared distance from points p to segments ab, and the clamped parameter t of the nearest point."""
     abx, aby = bx - ax, by - ay
     apx, apy = px - ax, py - ay
     t = ((abx * apx + aby * apy) / (abx * abx + aby * aby).clamp_min(1e-12)).clamp(0.0, 1.0)
     dx, dy = apx - t * abx, apy - t * aby
-    return dx * dx + dy * dy
+    return dx * dx + dy * dy, t
+
+
+# A face's edges in PyTorch3D's order (v0v1, v0v2, v1v2): the vertex at each end.
+_EDGE_ENDS = ((0, 1), (0, 2), (1, 2))
 
 
 def pair_geometry(
     px: torch.Tensor, py: torch.Tensor, v: Tuple[torch.Tensor, ...], perspective_correct: bool, clip: bool
-) -> Tuple[Tuple[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor, torch.Tensor, torch.Tensor]:
-    """PyTorch3D's per-pixel face quantities for M (pixel, face) pairs.
+) -> Tuple[Tuple[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor, torch.Tensor]:
+    """PyTorch3D's barycentrics and depth for M (pixel, face) pairs.
 
     px, py: (M,) pixel centres; v: nine (M,) tensors x0, y0, z0, x1, y1, z1, x2, y2, z2.
-    Returns ((w0, w1, w2), z, d2, inside): barycentrics (perspective corrected and clipped when
-    asked), interpolated depth, squared distance to the nearest edge, and whether the pixel is
-    inside (every unclipped weight > 0). The operation order follows PyTorch3D's so that depth
-    ties break the same way.
+    Returns ((w0, w1, w2), z, inside): barycentrics (perspective corrected and clipped when
+    asked), interpolated depth, and whether the pixel is inside (every unclipped weight > 0).
+    The operation order follows PyTorch3D's so that depth ties break the same way.
     """
     x0, y0, z0, x1, y1, z1, x2, y2, z2 = v
     area = _edge(x2, y2, x0, y0, x1, y1) + _AREA_EPS
@@ -94,16 +97,41 @@ def pair_geometry(
         total = (w0 + w1 + w2).clamp_min(_CLIP_EPS)
         w0, w1, w2 = w0 / total, w1 / total, w2 / total
     z = w0 * z0 + w1 * z1 + w2 * z2
-    return (w0, w1, w2), z, triangle_distance2(px, py, v), inside
+    return (w0, w1, w2), z, inside
 
 
-def triangle_distance2(px: torch.Tensor, py: torch.Tensor, v: Tuple[torch.Tensor, ...]) -> torch.Tensor:
-    """Squared 2D distance from pixels (px, py) to the nearest edge of faces v (nine (M,) tensors)."""
+def nearest_edge(
+    px: torch.Tensor, py: torch.Tensor, v: Tuple[torch.Tensor, ...]
+) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Squared 2D distance from pixels to the nearest edge of each face, which edge (0, 1, 2 in
+    `_EDGE_ENDS` order, the first on ties) and the parameter t of the nearest point on it."""
     x0, y0, _, x1, y1, _, x2, y2, _ = v
-    return torch.minimum(
-        torch.minimum(_segment_distance2(px, py, x0, y0, x1, y1), _segment_distance2(px, py, x0, y0, x2, y2)),
-        _segment_distance2(px, py, x1, y1, x2, y2),
-    )
+    d01, t01 = _segment_distance2(px, py, x0, y0, x1, y1)
+    d02, t02 = _segment_distance2(px, py, x0, y0, x2, y2)
+    d12, t12 = _segment_distance2(px, py, x1, y1, x2, y2)
+    first = (d01 <= d02) & (d01 <= d12)
+    second = ~first & (d02 <= d12)
+    d2 = torch.where(first, d01, torch.where(second, d02, d12))
+    t = torch.where(first, t01, torch.where(second, t02, t12))
+    edge = torch.where(first, 0, torch.where(second, 1, 2))
+    return d2, edge, t
+
+
+def _distance_backward(
+    v: torch.Tensor, px: torch.Tensor, py: torch.Tensor, edge: torch.Tensor, t: torch.Tensor, grad_d2: torch.Tensor
+) -> torch.Tensor:
+    """Gradient (M, 9) of squared distances w.r.t. the face vertex table v (M, 9), given the
+    nearest edge and t of each pair: d2 = |p - (a + t (b - a))|^2 with t held fixed, which is
+    exact where t is clamped and, by optimality, where it is not (as in PyTorch3D)."""
+    ends = torch.tensor(_EDGE_ENDS, device=v.device)
+    a, b = ends[:, 0].index_select(0, edge), ends[:, 1].index_select(0, edge)
+    cols = torch.stack((3 * a, 3 * a + 1, 3 * b, 3 * b + 1), dim=1)
+    ax, ay, bx, by = v.gather(1, cols).unbind(1)
+    gx = 2 * grad_d2 * (ax + t * (bx - ax) - px)
+    gy = 2 * grad_d2 * (ay + t * (by - ay) - py)
+    s = 1 - t
+    vals = torch.stack((s * gx, s * gy, t * gx, t * gy), dim=1)
+    return torch.zeros_like(v).scatter_add_(1, cols, vals)
 
 
 def _face_pixel_boxes(
@@ -253,8 +281,8 @@ def select_fragments(
     face_verts: (F, 3, 3) NDC x, y and view z of each packed face's vertices.
     face_to_image: (F,) batch element of each face.
     Returns (pix, face, rank, geometry): flat (N*H*W) pixel index, packed face index and slot
-    0..K-1 of each chosen fragment, and its `pair_geometry` values stacked as a (6, M) tensor
-    (w0, w1, w2, z, d2, inside), without gradients.
+    0..K-1 of each chosen fragment, and its geometry stacked as an (8, M) tensor
+    (w0, w1, w2, z, d2, inside, nearest edge, t), without gradients.
     """
     h, w = image_size
     device = face_verts.device
@@ -289,11 +317,11 @@ def select_fragments(
             px = xs.index_select(0, seg_col.index_select(0, seg) + offset)
             py = seg_py.index_select(0, seg)
             slot = seg_face.index_select(0, seg)
-            (w0, w1, w2), z, d2, inside = pair_geometry(
-                px, py, tuple(verts_table.index_select(1, slot)), perspective_correct, clip_barycentric_coords
-            )
+            cols = tuple(verts_table.index_select(1, slot))
+            (w0, w1, w2), z, inside = pair_geometry(px, py, cols, perspective_correct, clip_barycentric_coords)
+            d2, edge, t = nearest_edge(px, py, cols)
             sel = torch.nonzero((z >= 0) & (inside | (d2 < blur_radius))).squeeze(1)
-            geometry = torch.stack((w0, w1, w2, z, d2, inside.to(z.dtype))).index_select(1, sel)
+            geometry = torch.stack((w0, w1, w2, z, d2, inside.to(z.dtype), edge.to(z.dtype), t)).index_select(1, sel)
             pix = (seg_pix.index_select(0, seg) + offset).index_select(0, sel)
             kept.append((pix, faces.index_select(0, slot.index_select(0, sel)), geometry))
             kept_count += sel.numel()
@@ -302,7 +330,7 @@ def select_fragments(
                 kept_count = kept[0][0].numel()
         if not kept:
             empty = torch.empty(0, dtype=torch.long, device=device)
-            return empty, empty, empty, face_verts.new_zeros(6, 0)
+            return empty, empty, empty, face_verts.new_zeros(8, 0)
         pix = torch.cat([c[0] for c in kept])
         face = torch.cat([c[1] for c in kept])
         geometry = torch.cat([c[2] for c in kept], dim=1)
@@ -333,14 +361,15 @@ class _FragmentGeometry(torch.autograd.Function):
 
     The forward pass returns the values the selection already computed. The backward pass
     recomputes `pair_geometry` chunk by chunk under autograd and differentiates it there, so
-    memory stays at one chunk's graph and the arithmetic runs on cache-sized tensors; when only
-    dists carry a gradient (silhouettes), only the distances are recomputed.
+    memory stays at one chunk's graph and the arithmetic runs on cache-sized tensors. The
+    distance gradient is written out by hand from the nearest edge found in the forward pass.
     """
 
     @staticmethod
     def forward(ctx, face_verts, geometry, pix, face, image_size, perspective_correct, clip):  # type: ignore[override]
+        ctx.set_materialize_grads(False)  # unused outputs (bary, z for silhouettes) get None, not zeros
         inside = geometry[5] > 0
-        ctx.save_for_backward(face_verts, pix, face, inside)
+        ctx.save_for_backward(face_verts, pix, face, inside, geometry[6].long(), geometry[7])
         ctx.settings = (image_size, perspective_correct, clip)
         bary = geometry[:3].t().contiguous()
         dists = torch.where(inside, -geometry[4], geometry[4])
@@ -348,33 +377,31 @@ class _FragmentGeometry(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_bary, grad_z, grad_dists):  # type: ignore[override]
-        face_verts, pix, face, inside = ctx.saved_tensors
+        face_verts, pix, face, inside, edge, t = ctx.saved_tensors
         image_size, perspective_correct, clip = ctx.settings
         table = face_verts.detach().reshape(-1, 9)
         grad = torch.zeros_like(table)
-        need_bary_z = grad_bary is not None or grad_z is not None
         for start in range(0, face.numel(), _CHUNK_PAIRS):
             part = slice(start, start + _CHUNK_PAIRS)
             f = face[part]
             px, py = _pixel_xy(pix[part], image_size, table.dtype)
-            v = table.index_select(0, f).requires_grad_(True)
-            outputs, grads = [], []
-            with torch.enable_grad():
-                cols = v.unbind(1)
-                if need_bary_z:
-                    (w0, w1, w2), z, d2, _ = pair_geometry(px, py, cols, perspective_correct, clip)
+            v = table.index_select(0, f)
+            grad_v = torch.zeros_like(v)
+            if grad_dists is not None:
+                signed = torch.where(inside[part], -grad_dists[part], grad_dists[part])
+                grad_v += _distance_backward(v, px, py, edge[part], t[part], signed)
+            if grad_bary is not None or grad_z is not None:
+                v.requires_grad_(True)
+                outputs, grads = [], []
+                with torch.enable_grad():
+                    (w0, w1, w2), z, _ = pair_geometry(px, py, v.unbind(1), perspective_correct, clip)
                     if grad_bary is not None:
                         outputs.append(torch.stack((w0, w1, w2), dim=1))
                         grads.append(grad_bary[part])
-                    if grad_z is not None:
-                        outputs.append(z)
-                        grads.append(grad_z[part])
-                else:
-                    d2 = triangle_distance2(px, py, cols)
-                if grad_dists is not None:
-                    outputs.append(torch.where(inside[part], -d2, d2))
-                    grads.append(grad_dists[part])
-            (grad_v,) = torch.autograd.grad(outputs, v, grads)
+                if grad_z is not None:
+                    outputs.append(z)
+                    grads.append(grad_z[part])
+                grad_v += torch.autograd.grad(outputs, v, grads)[0]
             grad.index_add_(0, f, grad_v)
         return grad.view_as(face_verts), None, None, None, None, None, None
 
