@@ -32,12 +32,12 @@ def sparse_fragments(fragments: Fragments) -> SparseFragments:
     slot = torch.nonzero(fragments.pix_to_face.reshape(-1) >= 0).squeeze(1)
     return SparseFragments(
         (n, h, w, k),
-        slot,
         slot // k,
         fragments.pix_to_face.reshape(-1)[slot],
         fragments.zbuf.reshape(-1)[slot],
         fragments.bary_coords.reshape(-1, 3)[slot],
         fragments.dists.reshape(-1)[slot],
+        rank=slot % k,
     )
 
 

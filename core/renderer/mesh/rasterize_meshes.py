@@ -5,9 +5,10 @@ The work is split in two, as a differentiable rasterizer must be:
 1. *Selection* (no autograd): every face enumerates, row by row of its screen bounding box
    (grown by the blur radius), the span of columns that lie within the blur radius of all three
    of its edge lines. So the cost grows with the pixels each face touches, never with
-   pixels x faces. The candidates get PyTorch3D's exact tests, in chunks of bounded size, and the
-   K nearest of each pixel are kept (one sort on a (pixel, depth) key; partial top-K merges keep
-   memory at O(N*H*W*K) plus one chunk).
+   pixels x faces. The candidates get PyTorch3D's exact tests, in chunks of bounded size; the
+   K nearest of each pixel are kept (only overfull pixels are sorted; the depth rank of the
+   rest is computed only if a consumer asks for slots). Partial merges keep memory at
+   O(N*H*W*K) plus one chunk.
 2. *Geometry* (autograd): the backward pass recomputes barycentrics, depth and signed squared
    distance with ordinary tensor ops for the chosen pairs only, chunk by chunk, and
    differentiates them, so gradients reach the projected vertices.
@@ -24,7 +25,7 @@ from typing import Optional, Tuple
 
 import torch
 
-from .fragments import SparseFragments
+from .fragments import SparseFragments, depth_ranks, nearest_in_pixel
 
 # Numerical constants from PyTorch3D's rasterizer (see shared CONVENTIONS.md).
 _AREA_EPS = 1e-8
@@ -232,37 +233,25 @@ def _row_spans(
     return seg_face[keep], seg_row[keep], first[keep], count[keep]
 
 
-def _nearest_k(pix: torch.Tensor, z: torch.Tensor, k: int) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Positions of the k nearest entries of each pixel, and their ranks 0..k-1.
+def _keep_nearest_k(pix: torch.Tensor, z: torch.Tensor, k: int) -> Tuple[Optional[torch.Tensor], Optional[torch.Tensor]]:
+    """Which entries are among the k nearest of their pixel: (ascending positions, ranks).
 
-    Entries must come in packed-face order: equal depths go to the earlier entry, i.e. the
-    smaller face. Returns positions sorted by (pixel, depth).
+    Returns (None, None) when no pixel has more than k entries (keep all; ranks are left to
+    be computed on demand). Only the entries of overfull pixels are ranked.
     """
     if pix.numel() == 0:
-        return pix, pix
-    npix = int(pix.max()) + 1
+        return None, None
     if k == 1:
-        # Two scatter-min passes beat a sort: nearest depth per pixel, then its first position.
-        nearest = torch.full((npix,), math.inf, dtype=z.dtype, device=z.device)
-        nearest.scatter_reduce_(0, pix, z, reduce="amin")
-        hit = torch.nonzero(z == nearest.index_select(0, pix)).squeeze(1)
-        first = torch.full((npix,), pix.numel(), dtype=torch.int64, device=pix.device)
-        first.scatter_reduce_(0, pix.index_select(0, hit), hit, reduce="amin")
-        first = first.index_select(0, torch.nonzero(first < pix.numel()).squeeze(1))
-        return first, torch.zeros_like(first)
-    if z.dtype == torch.float32:
-        # One sort on an int64 (pixel, depth) key: z >= 0 as float32 bits is a monotone integer.
-        zbits = (z + 0.0).view(torch.int32).to(torch.int64)
-        order = torch.sort((pix << 31) | zbits, stable=True).indices
-    else:
-        by_depth = torch.sort(z, stable=True).indices
-        order = by_depth.index_select(0, torch.sort(pix.index_select(0, by_depth), stable=True).indices)
-    sorted_pix = pix.index_select(0, order)
-    counts = torch.bincount(pix, minlength=npix)
-    first_of_pixel = torch.cumsum(counts, 0) - counts
-    rank = torch.arange(pix.numel(), device=pix.device) - first_of_pixel.index_select(0, sorted_pix)
-    keep = torch.nonzero(rank < k).squeeze(1)
-    return order.index_select(0, keep), rank.index_select(0, keep)
+        keep = nearest_in_pixel(pix, z)
+        return keep, torch.zeros_like(keep)
+    over = torch.bincount(pix) > k
+    crowded = torch.nonzero(over.index_select(0, pix)).squeeze(1)
+    if crowded.numel() == 0:
+        return None, None
+    dropped = crowded[depth_ranks(pix.index_select(0, crowded), z.index_select(0, crowded)) >= k]
+    kept = torch.ones(pix.numel(), dtype=torch.bool, device=pix.device)
+    kept[dropped] = False
+    return torch.nonzero(kept).squeeze(1), None
 
 
 def select_fragments(
@@ -280,8 +269,8 @@ def select_fragments(
 
     face_verts: (F, 3, 3) NDC x, y and view z of each packed face's vertices.
     face_to_image: (F,) batch element of each face.
-    Returns (pix, face, rank, geometry): flat (N*H*W) pixel index, packed face index and slot
-    0..K-1 of each chosen fragment, and its geometry stacked as an (8, M) tensor
+    Returns (pix, face, rank, geometry), in packed-face order: flat (N*H*W) pixel index, packed
+    face index and slot 0..K-1 (None: not computed yet) of each chosen fragment, and its geometry stacked as an (8, M) tensor
     (w0, w1, w2, z, d2, inside, nearest edge, t), without gradients.
     """
     h, w = image_size
@@ -317,7 +306,7 @@ def select_fragments(
             px = xs.index_select(0, seg_col.index_select(0, seg) + offset)
             py = seg_py.index_select(0, seg)
             slot = seg_face.index_select(0, seg)
-            cols = tuple(verts_table.index_select(1, slot))
+            cols = tuple(row.index_select(0, slot) for row in verts_table)
             (w0, w1, w2), z, inside = pair_geometry(px, py, cols, perspective_correct, clip_barycentric_coords)
             d2, edge, t = nearest_edge(px, py, cols)
             sel = torch.nonzero((z >= 0) & (inside | (d2 < blur_radius))).squeeze(1)
@@ -334,8 +323,10 @@ def select_fragments(
         pix = torch.cat([c[0] for c in kept])
         face = torch.cat([c[1] for c in kept])
         geometry = torch.cat([c[2] for c in kept], dim=1)
-        order, rank = _nearest_k(pix, geometry[3], k)
-    return pix.index_select(0, order), face.index_select(0, order), rank, geometry.index_select(1, order)
+        keep, rank = _keep_nearest_k(pix, geometry[3], k)
+    if keep is None:
+        return pix, face, rank, geometry
+    return pix.index_select(0, keep), face.index_select(0, keep), rank, geometry.index_select(1, keep)
 
 
 def _merge(kept: list, k: int) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -343,9 +334,10 @@ def _merge(kept: list, k: int) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor
     pix = torch.cat([c[0] for c in kept])
     face = torch.cat([c[1] for c in kept])
     geometry = torch.cat([c[2] for c in kept], dim=1)
-    order, _ = _nearest_k(pix, geometry[3], k)
-    order = torch.sort(order).values  # back to face order, so later ties still go to smaller faces
-    return pix.index_select(0, order), face.index_select(0, order), geometry.index_select(1, order)
+    keep, _ = _keep_nearest_k(pix, geometry[3], k)  # ascending: face order is kept for later ties
+    if keep is None:
+        return pix, face, geometry
+    return pix.index_select(0, keep), face.index_select(0, keep), geometry.index_select(1, keep)
 
 
 def _pixel_xy(pix: torch.Tensor, image_size: Tuple[int, int], dtype: torch.dtype) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -444,7 +436,7 @@ def rasterize_meshes(
     bary, zbuf, dists = _FragmentGeometry.apply(
         face_verts, geometry, pix, face, (h, w), perspective_correct, clip_barycentric_coords
     )
-    sparse = SparseFragments((n, h, w, k), pix * k + rank, pix, face, zbuf, bary, dists)
+    sparse = SparseFragments((n, h, w, k), pix, face, zbuf, bary, dists, rank)
     if return_sparse:
         return sparse
     return sparse.dense(face, -1), sparse.dense(zbuf, -1.0), sparse.dense(bary, -1.0), sparse.dense(dists, -1.0)

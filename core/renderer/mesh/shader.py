@@ -30,7 +30,7 @@ def _compact(sparse: SparseFragments, entries: torch.Tensor) -> Tuple[Fragments,
     and, for each chosen entry, its flat position in them (to read shaded colours back).
     """
     n, h, w, _ = sparse.shape
-    image = sparse.pix[entries] // (h * w)  # entries are sorted by pixel, hence grouped by image
+    image = sparse.pix[entries] // (h * w)  # rows are grouped by image (see SparseFragments)
     counts = torch.bincount(image, minlength=n)
     width = max(int(counts.max()), 1) if counts.numel() else 1
     position = torch.arange(entries.numel(), device=entries.device) - (torch.cumsum(counts, 0) - counts)[image]
@@ -64,10 +64,7 @@ def _shade_sparse(fragments: Fragments, hard: bool, shade) -> Tuple[torch.Tensor
     Returns (colours (M, 3) of the chosen slots, the sparse fragments, the chosen entries).
     """
     sparse = sparse_fragments(fragments)
-    k = sparse.shape[3]
-    entries = torch.nonzero(sparse.slot % k == 0).squeeze(1) if hard and k > 1 else None
-    if entries is None:
-        entries = torch.arange(sparse.slot.numel(), device=sparse.slot.device)
+    entries = sparse.nearest() if hard else torch.arange(sparse.pix.numel(), device=sparse.pix.device)
     if entries.numel() == 0:  # nothing covered (e.g. only empty meshes): background only
         return sparse.zbuf.new_zeros(0, 3), sparse, entries
     compact, flat = _compact(sparse, entries)
