@@ -21,7 +21,7 @@ Pixel centres follow PyTorch3D's NDC: +X left, +Y up, the shorter image side spa
 from __future__ import annotations
 
 import math
-from typing import Optional, Tuple
+from typing import List, NamedTuple, Optional, Tuple
 
 import torch
 
@@ -99,6 +99,15 @@ def pair_geometry(
         w0, w1, w2 = w0 / total, w1 / total, w2 / total
     z = w0 * z0 + w1 * z1 + w2 * z2
     return (w0, w1, w2), z, inside
+
+
+def triangle_distance2(px: torch.Tensor, py: torch.Tensor, v: Tuple[torch.Tensor, ...]) -> torch.Tensor:
+    """Squared 2D distance from pixels (px, py) to the nearest edge of faces v (nine (M,) tensors)."""
+    x0, y0, _, x1, y1, _, x2, y2, _ = v
+    d01, _ = _segment_distance2(px, py, x0, y0, x1, y1)
+    d02, _ = _segment_distance2(px, py, x0, y0, x2, y2)
+    d12, _ = _segment_distance2(px, py, x1, y1, x2, y2)
+    return torch.minimum(torch.minimum(d01, d02), d12)
 
 
 def nearest_edge(
@@ -209,7 +218,7 @@ def _row_spans(
     seg_face = torch.repeat_interleave(torch.arange(nrows.numel(), device=nrows.device), nrows)
     seg_row = row0[seg_face] + (torch.arange(seg_face.numel(), device=nrows.device) - (torch.cumsum(nrows, 0) - nrows)[seg_face])
     py = (h - 1 - 2 * seg_row.to(screen.dtype)) / s
-    coef = screen[:, seg_face]
+    coef = [row.index_select(0, seg_face) for row in screen]
     xlo = torch.full_like(py, -math.inf)
     xhi = torch.full_like(py, math.inf)
     for i in range(3):
@@ -254,6 +263,38 @@ def _keep_nearest_k(pix: torch.Tensor, z: torch.Tensor, k: int) -> Tuple[Optiona
     return torch.nonzero(kept).squeeze(1), None
 
 
+class Selection(NamedTuple):
+    """The chosen fragments, one row each, in packed-face order (hence grouped by image).
+
+    pix: flat (N*H*W) pixel index; face: packed face index; rank: slot 0..K-1 by depth, or
+    None when not computed yet; w0, w1, w2: barycentrics; z: depth; d2: squared distance to
+    the face; inside: whether the pixel centre is inside. No gradients.
+    """
+
+    pix: torch.Tensor
+    face: torch.Tensor
+    rank: Optional[torch.Tensor]
+    w0: torch.Tensor
+    w1: torch.Tensor
+    w2: torch.Tensor
+    z: torch.Tensor
+    d2: torch.Tensor
+    inside: torch.Tensor
+
+    def take(self, index: Optional[torch.Tensor]) -> "Selection":
+        """The rows at ascending positions `index` (all rows when None); ranks are dropped."""
+        if index is None:
+            return self
+        return Selection(*[None if t is None else t.index_select(0, index) for t in self])._replace(rank=None)
+
+    @staticmethod
+    def cat(parts: List["Selection"]) -> "Selection":
+        """Rows of several selections one after the other (ranks dropped)."""
+        if len(parts) == 1:
+            return parts[0]
+        return Selection(*[None if i == 2 else torch.cat([p[i] for p in parts]) for i in range(len(Selection._fields))])
+
+
 def select_fragments(
     face_verts: torch.Tensor,
     face_to_image: torch.Tensor,
@@ -264,14 +305,11 @@ def select_fragments(
     cull_backfaces: bool,
     clip_barycentric_coords: bool,
     chunk_pairs: int = _CHUNK_PAIRS,
-) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+) -> Selection:
     """Choose, without autograd, the K nearest faces of every pixel.
 
     face_verts: (F, 3, 3) NDC x, y and view z of each packed face's vertices.
     face_to_image: (F,) batch element of each face.
-    Returns (pix, face, rank, geometry), in packed-face order: flat (N*H*W) pixel index, packed
-    face index and slot 0..K-1 (None: not computed yet) of each chosen fragment, and its geometry stacked as an (8, M) tensor
-    (w0, w1, w2, z, d2, inside, nearest edge, t), without gradients.
     """
     h, w = image_size
     device = face_verts.device
@@ -285,7 +323,7 @@ def select_fragments(
         seg_face, seg_row, seg_col, counts = _row_spans(
             _screen_table(face_verts)[:, faces], col0[faces], row0[faces], ncols[faces], nrows[faces], image_size, blur_radius
         )
-        verts_table = face_verts.reshape(-1, 9).t().contiguous()[:, faces]
+        verts_table = face_verts.reshape(-1, 9).t()[:, faces].contiguous()
         seg_pix = face_to_image[faces][seg_face] * (h * w) + seg_row * w + seg_col  # pixel of each span's start
         seg_py = ys[seg_row]
         ends = torch.cumsum(counts, 0)
@@ -294,50 +332,37 @@ def select_fragments(
         marks = torch.tensor(list(range(chunk_pairs, total, chunk_pairs)), dtype=ends.dtype, device=device)
         cuts = [0] + sorted(set(torch.searchsorted(ends, marks).tolist())) + [counts.numel()]
 
-        kept = []  # (pix, face, geometry) per chunk
+        kept: List[Selection] = []
         kept_count = 0
         for lo, hi in zip(cuts[:-1], cuts[1:]):
             if hi <= lo:
                 continue
             n_pairs = int(ends[hi - 1] - (ends[lo - 1] if lo else 0))
             seg = torch.repeat_interleave(torch.arange(lo, hi, device=device), counts[lo:hi], output_size=n_pairs)
-            span_start = ends.index_select(0, seg) - counts.index_select(0, seg)
-            offset = torch.arange(n_pairs, device=device) + (ends[lo - 1] if lo else 0) - span_start
+            offset = torch.arange(n_pairs, device=device) + (ends[lo - 1] if lo else 0) - (
+                ends.index_select(0, seg) - counts.index_select(0, seg)
+            )
             px = xs.index_select(0, seg_col.index_select(0, seg) + offset)
             py = seg_py.index_select(0, seg)
             slot = seg_face.index_select(0, seg)
             cols = tuple(row.index_select(0, slot) for row in verts_table)
             (w0, w1, w2), z, inside = pair_geometry(px, py, cols, perspective_correct, clip_barycentric_coords)
-            d2, edge, t = nearest_edge(px, py, cols)
+            d2 = triangle_distance2(px, py, cols)
             sel = torch.nonzero((z >= 0) & (inside | (d2 < blur_radius))).squeeze(1)
-            geometry = torch.stack((w0, w1, w2, z, d2, inside.to(z.dtype), edge.to(z.dtype), t)).index_select(1, sel)
-            pix = (seg_pix.index_select(0, seg) + offset).index_select(0, sel)
-            kept.append((pix, faces.index_select(0, slot.index_select(0, sel)), geometry))
+            pix = seg_pix.index_select(0, seg) + offset
+            kept.append(Selection(pix, faces.index_select(0, slot), None, w0, w1, w2, z, d2, inside).take(sel))
             kept_count += sel.numel()
             if len(kept) > 1 and kept_count > _MERGE_ENTRIES:
-                kept = [_merge(kept, k)]
-                kept_count = kept[0][0].numel()
+                merged = Selection.cat(kept)
+                kept = [merged.take(_keep_nearest_k(merged.pix, merged.z, k)[0])]
+                kept_count = kept[0].pix.numel()
         if not kept:
             empty = torch.empty(0, dtype=torch.long, device=device)
-            return empty, empty, empty, face_verts.new_zeros(8, 0)
-        pix = torch.cat([c[0] for c in kept])
-        face = torch.cat([c[1] for c in kept])
-        geometry = torch.cat([c[2] for c in kept], dim=1)
-        keep, rank = _keep_nearest_k(pix, geometry[3], k)
-    if keep is None:
-        return pix, face, rank, geometry
-    return pix.index_select(0, keep), face.index_select(0, keep), rank, geometry.index_select(1, keep)
-
-
-def _merge(kept: list, k: int) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Concatenate per-chunk survivors (in face order) and keep the k nearest per pixel."""
-    pix = torch.cat([c[0] for c in kept])
-    face = torch.cat([c[1] for c in kept])
-    geometry = torch.cat([c[2] for c in kept], dim=1)
-    keep, _ = _keep_nearest_k(pix, geometry[3], k)  # ascending: face order is kept for later ties
-    if keep is None:
-        return pix, face, geometry
-    return pix.index_select(0, keep), face.index_select(0, keep), geometry.index_select(1, keep)
+            none = face_verts.new_zeros(0)
+            return Selection(empty, empty, empty, none, none, none, none, none, none > 0)
+        chosen = Selection.cat(kept)
+        keep, rank = _keep_nearest_k(chosen.pix, chosen.z, k)
+    return chosen.take(keep)._replace(rank=rank)
 
 
 def _pixel_xy(pix: torch.Tensor, image_size: Tuple[int, int], dtype: torch.dtype) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -354,22 +379,19 @@ class _FragmentGeometry(torch.autograd.Function):
     The forward pass returns the values the selection already computed. The backward pass
     recomputes `pair_geometry` chunk by chunk under autograd and differentiates it there, so
     memory stays at one chunk's graph and the arithmetic runs on cache-sized tensors. The
-    distance gradient is written out by hand from the nearest edge found in the forward pass.
+    distance gradient is written out by hand from the nearest edge of each pair.
     """
 
     @staticmethod
-    def forward(ctx, face_verts, geometry, pix, face, image_size, perspective_correct, clip):  # type: ignore[override]
+    def forward(ctx, face_verts, w0, w1, w2, z, d2, inside, pix, face, image_size, perspective_correct, clip):  # type: ignore[override]
         ctx.set_materialize_grads(False)  # unused outputs (bary, z for silhouettes) get None, not zeros
-        inside = geometry[5] > 0
-        ctx.save_for_backward(face_verts, pix, face, inside, geometry[6].long(), geometry[7])
+        ctx.save_for_backward(face_verts, pix, face, inside)
         ctx.settings = (image_size, perspective_correct, clip)
-        bary = geometry[:3].t().contiguous()
-        dists = torch.where(inside, -geometry[4], geometry[4])
-        return bary, geometry[3].clone(), dists
+        return torch.stack((w0, w1, w2), dim=1), z.clone(), torch.where(inside, -d2, d2)
 
     @staticmethod
     def backward(ctx, grad_bary, grad_z, grad_dists):  # type: ignore[override]
-        face_verts, pix, face, inside, edge, t = ctx.saved_tensors
+        face_verts, pix, face, inside = ctx.saved_tensors
         image_size, perspective_correct, clip = ctx.settings
         table = face_verts.detach().reshape(-1, 9)
         grad = torch.zeros_like(table)
@@ -381,7 +403,8 @@ class _FragmentGeometry(torch.autograd.Function):
             grad_v = torch.zeros_like(v)
             if grad_dists is not None:
                 signed = torch.where(inside[part], -grad_dists[part], grad_dists[part])
-                grad_v += _distance_backward(v, px, py, edge[part], t[part], signed)
+                _, edge, t = nearest_edge(px, py, v.unbind(1))
+                grad_v += _distance_backward(v, px, py, edge, t, signed)
             if grad_bary is not None or grad_z is not None:
                 v.requires_grad_(True)
                 outputs, grads = [], []
@@ -395,7 +418,7 @@ class _FragmentGeometry(torch.autograd.Function):
                     grads.append(grad_z[part])
                 grad_v += torch.autograd.grad(outputs, v, grads)[0]
             grad.index_add_(0, f, grad_v)
-        return grad.view_as(face_verts), None, None, None, None, None, None
+        return (grad.view_as(face_verts),) + (None,) * 11
 
 
 def rasterize_meshes(
@@ -429,17 +452,18 @@ def rasterize_meshes(
     faces = meshes.faces_packed()
     face_verts = verts[faces]
     face_to_image = meshes.faces_packed_to_mesh_idx()
-    pix, face, rank, geometry = select_fragments(
+    sel = select_fragments(
         face_verts, face_to_image, (h, w), float(blur_radius), k,
         perspective_correct, cull_backfaces, clip_barycentric_coords,
     )
     bary, zbuf, dists = _FragmentGeometry.apply(
-        face_verts, geometry, pix, face, (h, w), perspective_correct, clip_barycentric_coords
+        face_verts, sel.w0, sel.w1, sel.w2, sel.z, sel.d2, sel.inside, sel.pix, sel.face,
+        (h, w), perspective_correct, clip_barycentric_coords,
     )
-    sparse = SparseFragments((n, h, w, k), pix, face, zbuf, bary, dists, rank)
+    sparse = SparseFragments((n, h, w, k), sel.pix, sel.face, zbuf, bary, dists, sel.rank)
     if return_sparse:
         return sparse
-    return sparse.dense(face, -1), sparse.dense(zbuf, -1.0), sparse.dense(bary, -1.0), sparse.dense(dists, -1.0)
+    return sparse.dense(sparse.face, -1), sparse.dense(zbuf, -1.0), sparse.dense(bary, -1.0), sparse.dense(dists, -1.0)
 
 
 def _image_hw(image_size) -> Tuple[int, int]:
