@@ -242,27 +242,6 @@ def _row_spans(
     return seg_face[keep], seg_row[keep], first[keep], count[keep]
 
 
-def _keep_nearest_k(pix: torch.Tensor, z: torch.Tensor, k: int) -> Tuple[Optional[torch.Tensor], Optional[torch.Tensor]]:
-    """Which entries are among the k nearest of their pixel: (ascending positions, ranks).
-
-    Returns (None, None) when no pixel has more than k entries (keep all; ranks are left to
-    be computed on demand). Only the entries of overfull pixels are ranked.
-    """
-    if pix.numel() == 0:
-        return None, None
-    if k == 1:
-        keep = nearest_in_pixel(pix, z)
-        return keep, torch.zeros_like(keep)
-    over = torch.bincount(pix) > k
-    crowded = torch.nonzero(over.index_select(0, pix)).squeeze(1)
-    if crowded.numel() == 0:
-        return None, None
-    dropped = crowded[depth_ranks(pix.index_select(0, crowded), z.index_select(0, crowded)) >= k]
-    kept = torch.ones(pix.numel(), dtype=torch.bool, device=pix.device)
-    kept[dropped] = False
-    return torch.nonzero(kept).squeeze(1), None
-
-
 class Selection(NamedTuple):
     """The chosen fragments, one row each, in packed-face order (hence grouped by image).
 
@@ -287,12 +266,56 @@ class Selection(NamedTuple):
             return self
         return Selection(*[None if t is None else t.index_select(0, index) for t in self])._replace(rank=None)
 
-    @staticmethod
-    def cat(parts: List["Selection"]) -> "Selection":
-        """Rows of several selections one after the other (ranks dropped)."""
-        if len(parts) == 1:
-            return parts[0]
-        return Selection(*[None if i == 2 else torch.cat([p[i] for p in parts]) for i in range(len(Selection._fields))])
+
+class _Rows:
+    """Columns of chosen fragments filled chunk after chunk in place (no concatenation pass)."""
+
+    def __init__(self, capacity: int, dtype: torch.dtype, device: torch.device) -> None:
+        kinds = (torch.long, torch.long) + (dtype,) * 5 + (torch.bool,)
+        self.columns = [torch.empty(capacity, dtype=kind, device=device) for kind in kinds]
+        self.size = 0
+
+    def append(self, values: Tuple[torch.Tensor, ...], index: torch.Tensor) -> None:
+        """Add values[i][index] for each column (pix, face, w0, w1, w2, z, d2, inside)."""
+        n = index.numel()
+        if self.size + n > self.columns[0].numel():
+            grown = max(2 * self.columns[0].numel(), self.size + n)
+            self.columns = [torch.cat((c[: self.size], c.new_empty(grown - self.size))) for c in self.columns]
+        for column, value in zip(self.columns, values):
+            torch.index_select(value, 0, index, out=column[self.size : self.size + n])
+        self.size += n
+
+    def view(self) -> Selection:
+        pix, face, w0, w1, w2, z, d2, inside = (c[: self.size] for c in self.columns)
+        return Selection(pix, face, None, w0, w1, w2, z, d2, inside)
+
+    def keep(self, index: torch.Tensor) -> None:
+        """Keep only the rows at ascending positions `index`."""
+        for column in self.columns:
+            column[: index.numel()] = column[: self.size].index_select(0, index)
+        self.size = index.numel()
+
+
+def _nearest_k(rows: Selection, k: int) -> Tuple[Optional[torch.Tensor], Optional[torch.Tensor]]:
+    """Which rows (in packed-face order) are among the k nearest of their pixel.
+
+    Returns (ascending positions, their ranks), or (None, None) when no pixel has more than k
+    rows (all are kept; ranks are left to be computed on demand). Equal depths go to the
+    earlier row, i.e. the smaller face. Only rows of overfull pixels are ranked.
+    """
+    pix, z = rows.pix, rows.z
+    if pix.numel() == 0:
+        return None, None
+    if k == 1:
+        keep = nearest_in_pixel(pix, z)
+        return keep, torch.zeros_like(keep)
+    over = torch.bincount(pix) > k
+    crowded = torch.nonzero(over.index_select(0, pix)).squeeze(1)
+    if crowded.numel() == 0:
+        return None, None
+    kept = torch.ones(pix.numel(), dtype=torch.bool, device=pix.device)
+    kept[crowded[depth_ranks(pix.index_select(0, crowded), z.index_select(0, crowded)) >= k]] = False
+    return torch.nonzero(kept).squeeze(1), None
 
 
 def select_fragments(
@@ -332,8 +355,7 @@ def select_fragments(
         marks = torch.tensor(list(range(chunk_pairs, total, chunk_pairs)), dtype=ends.dtype, device=device)
         cuts = [0] + sorted(set(torch.searchsorted(ends, marks).tolist())) + [counts.numel()]
 
-        kept: List[Selection] = []
-        kept_count = 0
+        rows = _Rows(min(total, _MERGE_ENTRIES), face_verts.dtype, device)
         for lo, hi in zip(cuts[:-1], cuts[1:]):
             if hi <= lo:
                 continue
@@ -350,18 +372,13 @@ def select_fragments(
             d2 = triangle_distance2(px, py, cols)
             sel = torch.nonzero((z >= 0) & (inside | (d2 < blur_radius))).squeeze(1)
             pix = seg_pix.index_select(0, seg) + offset
-            kept.append(Selection(pix, faces.index_select(0, slot), None, w0, w1, w2, z, d2, inside).take(sel))
-            kept_count += sel.numel()
-            if len(kept) > 1 and kept_count > _MERGE_ENTRIES:
-                merged = Selection.cat(kept)
-                kept = [merged.take(_keep_nearest_k(merged.pix, merged.z, k)[0])]
-                kept_count = kept[0].pix.numel()
-        if not kept:
-            empty = torch.empty(0, dtype=torch.long, device=device)
-            none = face_verts.new_zeros(0)
-            return Selection(empty, empty, empty, none, none, none, none, none, none > 0)
-        chosen = Selection.cat(kept)
-        keep, rank = _keep_nearest_k(chosen.pix, chosen.z, k)
+            rows.append((pix, faces.index_select(0, slot), w0, w1, w2, z, d2, inside), sel)
+            if rows.size > _MERGE_ENTRIES:  # bound memory: drop what can no longer be among the K nearest
+                keep, _ = _nearest_k(rows.view(), k)
+                if keep is not None:
+                    rows.keep(keep)
+        chosen = rows.view()
+        keep, rank = _nearest_k(chosen, k)
     return chosen.take(keep)._replace(rank=rank)
 
 
