@@ -21,10 +21,11 @@ def interpolate_face_attributes(
         raise ValueError("barycentric_coords must have shape pix_to_face.shape + (3,)")
     if face_attributes.shape[0] == 0:  # no faces at all: every slot is empty
         return face_attributes.new_zeros(*pix_to_face.shape, face_attributes.shape[-1])
-    mask = pix_to_face < 0
-    idx = pix_to_face.clamp(min=0).reshape(-1)
-    attrs = face_attributes[idx]  # (P, 3, D)
-    bary = barycentric_coords.reshape(-1, 3, 1).to(attrs.dtype)
-    out = (bary * attrs).sum(dim=1)
-    out = out.reshape(*pix_to_face.shape, face_attributes.shape[-1])
-    return out.masked_fill(mask[..., None], 0.0)
+    mask = pix_to_face.reshape(-1) < 0
+    idx = pix_to_face.reshape(-1).clamp(min=0)
+    num_faces, _, dim = face_attributes.shape
+    attrs = face_attributes.reshape(num_faces, 3 * dim).index_select(0, idx)
+    bary = barycentric_coords.reshape(-1, 3).to(attrs.dtype)
+    out = bary[:, 0:1] * attrs[:, :dim] + bary[:, 1:2] * attrs[:, dim : 2 * dim] + bary[:, 2:3] * attrs[:, 2 * dim :]
+    out = out.masked_fill(mask[:, None], 0.0)
+    return out.view(*pix_to_face.shape, dim)
