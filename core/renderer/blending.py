@@ -95,8 +95,7 @@ def softmax_blend_sparse(
     zfar = _per_slot("zfar", zfar, n, image, colors)
     sigma, gamma = blend_params.sigma, blend_params.gamma
     prob = torch.sigmoid(-sparse.dists / sigma)
-    log_transparency = colors.new_zeros(npix).index_add(0, sparse.pix, F.logsigmoid(sparse.dists / sigma))
-    alpha = 1.0 - torch.exp(log_transparency)
+    alpha = silhouette_alpha(sparse, sigma, colors).reshape(npix)
 
     z_inv = (zfar - sparse.zbuf) / (zfar - znear)
     z_max = colors.new_full((npix,), _Z_INV_EPS).scatter_reduce(0, sparse.pix, z_inv, reduce="amax", include_self=True)

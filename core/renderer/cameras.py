@@ -199,7 +199,39 @@ class CamerasBase(TensorProperties):
 # ---------------------------------------------------------------------------------------------
 
 
-class FoVPerspectiveCameras(CamerasBase):
+class _FoVProjection:
+    """get_projection_transform for cameras whose matrix K comes from compute_projection_matrix."""
+
+    _projection_args: Tuple[str, ...] = ()
+
+    def get_projection_transform(self, **kwargs: Any) -> Transform3d:
+        """View → NDC; the keyword K, or any of `_projection_args`, overrides the camera's own."""
+        K = kwargs.get("K", self.K)
+        if K is not None:
+            _check_K(K, self._N)
+        else:
+            K = self.compute_projection_matrix(*(kwargs.get(name, getattr(self, name)) for name in self._projection_args))
+        return Transform3d(matrix=K.transpose(1, 2).contiguous(), device=self.device)
+
+    def unproject_points(
+        self, xy_depth: torch.Tensor, world_coordinates: bool = True, scaled_depth_input: bool = False, **kwargs: Any
+    ) -> torch.Tensor:
+        """NDC xy plus depth → world (or view) points; depth is view z unless scaled_depth_input."""
+        if world_coordinates:
+            to_ndc = self.get_full_projection_transform(**kwargs)
+        else:
+            to_ndc = self.get_projection_transform(**kwargs)
+        if scaled_depth_input:
+            xy_sdepth = xy_depth
+        else:
+            K = self.get_projection_transform(**kwargs).get_matrix()
+            shape = [K.shape[0]] + [1] * (xy_depth.dim() - 1)
+            ndc_z = self._scaled_depth(xy_depth[..., 2:3], K[:, 2, 2].reshape(shape), K[:, 3, 2].reshape(shape))
+            xy_sdepth = torch.cat((xy_depth[..., :2], ndc_z), dim=-1)
+        return to_ndc.inverse().transform_points(xy_sdepth)
+
+
+class FoVPerspectiveCameras(_FoVProjection, CamerasBase):
     """Perspective cameras given by a vertical field of view, znear/zfar and pixel aspect ratio.
 
     Projection (column-vector form, transposed for row vectors):
@@ -249,39 +281,13 @@ class FoVPerspectiveCameras(CamerasBase):
         K[:, 2, 3] = -(zfar * znear) / (zfar - znear)
         return K
 
-    def get_projection_transform(self, **kwargs: Any) -> Transform3d:
-        """View → NDC; keywords K, znear, zfar, fov, aspect_ratio, degrees override."""
-        K = kwargs.get("K", self.K)
-        if K is not None:
-            _check_K(K, self._N)
-        else:
-            K = self.compute_projection_matrix(
-                kwargs.get("znear", self.znear),
-                kwargs.get("zfar", self.zfar),
-                kwargs.get("fov", self.fov),
-                kwargs.get("aspect_ratio", self.aspect_ratio),
-                kwargs.get("degrees", self.degrees),
-            )
-        return Transform3d(matrix=K.transpose(1, 2).contiguous(), device=self.device)
+    # Camera attributes that compute_projection_matrix takes, in order; each may be overridden per call.
+    _projection_args = ("znear", "zfar", "fov", "aspect_ratio", "degrees")
 
-    def unproject_points(
-        self, xy_depth: torch.Tensor, world_coordinates: bool = True, scaled_depth_input: bool = False, **kwargs: Any
-    ) -> torch.Tensor:
-        """NDC xy plus depth → world (or view) points; depth is view z unless scaled_depth_input."""
-        if world_coordinates:
-            to_ndc = self.get_full_projection_transform(**kwargs)
-        else:
-            to_ndc = self.get_projection_transform(**kwargs)
-        if scaled_depth_input:
-            xy_sdepth = xy_depth
-        else:
-            K = self.get_projection_transform(**kwargs).get_matrix()
-            shape = [K.shape[0]] + [1] * (xy_depth.dim() - 1)
-            f1 = K[:, 2, 2].reshape(shape)
-            f2 = K[:, 3, 2].reshape(shape)
-            depth = xy_depth[..., 2:3]
-            xy_sdepth = torch.cat((xy_depth[..., 0:2], (f1 * depth + f2) / depth), dim=-1)
-        return to_ndc.inverse().transform_points(xy_sdepth)
+    @staticmethod
+    def _scaled_depth(depth: torch.Tensor, scale: torch.Tensor, offset: torch.Tensor) -> torch.Tensor:
+        """NDC z of view depth, from the projection's K[2, 2] (scale) and K[3, 2] (offset)."""
+        return (scale * depth + offset) / depth
 
     def is_perspective(self) -> bool:
         return True
@@ -290,7 +296,7 @@ class FoVPerspectiveCameras(CamerasBase):
         return True
 
 
-class FoVOrthographicCameras(CamerasBase):
+class FoVOrthographicCameras(_FoVProjection, CamerasBase):
     """Orthographic cameras given by the frustum box (min/max x, y), znear/zfar and scale_xyz.
 
     x_ndc = 2/(max_x − min_x)·s_x·x − (max_x + min_x)/(max_x − min_x), likewise y;
@@ -334,40 +340,12 @@ class FoVOrthographicCameras(CamerasBase):
         K[:, 2, 3] = -znear / (zfar - znear)
         return K
 
-    def get_projection_transform(self, **kwargs: Any) -> Transform3d:
-        """View → NDC; keywords K, znear, zfar, max_x, min_x, max_y, min_y, scale_xyz override."""
-        K = kwargs.get("K", self.K)
-        if K is not None:
-            _check_K(K, self._N)
-        else:
-            K = self.compute_projection_matrix(
-                kwargs.get("znear", self.znear),
-                kwargs.get("zfar", self.zfar),
-                kwargs.get("max_x", self.max_x),
-                kwargs.get("min_x", self.min_x),
-                kwargs.get("max_y", self.max_y),
-                kwargs.get("min_y", self.min_y),
-                kwargs.get("scale_xyz", self.scale_xyz),
-            )
-        return Transform3d(matrix=K.transpose(1, 2).contiguous(), device=self.device)
+    _projection_args = ("znear", "zfar", "max_x", "min_x", "max_y", "min_y", "scale_xyz")
 
-    def unproject_points(
-        self, xy_depth: torch.Tensor, world_coordinates: bool = True, scaled_depth_input: bool = False, **kwargs: Any
-    ) -> torch.Tensor:
-        """NDC xy plus depth → world (or view) points; depth is view z unless scaled_depth_input."""
-        if world_coordinates:
-            to_ndc = self.get_full_projection_transform(**kwargs)
-        else:
-            to_ndc = self.get_projection_transform(**kwargs)
-        if scaled_depth_input:
-            xy_sdepth = xy_depth
-        else:
-            K = self.get_projection_transform(**kwargs).get_matrix()
-            shape = [K.shape[0]] + [1] * (xy_depth.dim() - 1)
-            mid_z = K[:, 3, 2].reshape(shape)
-            scale_z = K[:, 2, 2].reshape(shape)
-            xy_sdepth = torch.cat((xy_depth[..., :2], scale_z * xy_depth[..., 2:3] + mid_z), dim=-1)
-        return to_ndc.inverse().transform_points(xy_sdepth)
+    @staticmethod
+    def _scaled_depth(depth: torch.Tensor, scale: torch.Tensor, offset: torch.Tensor) -> torch.Tensor:
+        """NDC z of view depth, from the projection's K[2, 2] (scale) and K[3, 2] (offset)."""
+        return scale * depth + offset
 
     def is_perspective(self) -> bool:
         return False
@@ -438,6 +416,20 @@ class _SfMCameras(CamerasBase):
             )
         return Transform3d(matrix=K.transpose(1, 2).contiguous(), device=self.device)
 
+    def unproject_points(
+        self, xy_depth: torch.Tensor, world_coordinates: bool = True, from_ndc: bool = False, **kwargs: Any
+    ) -> torch.Tensor:
+        """Projection-space xy plus view depth → world (or view) points; from_ndc: xy is in NDC."""
+        if world_coordinates:
+            to_camera = self.get_full_projection_transform(**kwargs)
+        else:
+            to_camera = self.get_projection_transform(**kwargs)
+        if from_ndc:
+            to_camera = to_camera.compose(self.get_ndc_camera_transform())
+        if not self._orthographic:  # the projection stores 1/Z as z
+            xy_depth = torch.cat((xy_depth[..., :2], 1.0 / xy_depth[..., 2:3]), dim=-1)
+        return to_camera.inverse().transform_points(xy_depth)
+
     def get_principal_point(self, **kwargs: Any) -> torch.Tensor:
         """The (N, 2) principal point read back from the projection matrix."""
         proj = self.get_projection_transform(**kwargs).get_matrix()
@@ -471,19 +463,6 @@ class PerspectiveCameras(_SfMCameras):
 
     _orthographic = False
 
-    def unproject_points(
-        self, xy_depth: torch.Tensor, world_coordinates: bool = True, from_ndc: bool = False, **kwargs: Any
-    ) -> torch.Tensor:
-        """Projection-space xy plus view depth → world (or view) points; from_ndc: xy is in NDC."""
-        if world_coordinates:
-            to_camera = self.get_full_projection_transform(**kwargs)
-        else:
-            to_camera = self.get_projection_transform(**kwargs)
-        if from_ndc:
-            to_camera = to_camera.compose(self.get_ndc_camera_transform())
-        xy_inv_depth = torch.cat((xy_depth[..., :2], 1.0 / xy_depth[..., 2:3]), dim=-1)
-        return to_camera.inverse().transform_points(xy_inv_depth)
-
     def is_perspective(self) -> bool:
         return True
 
@@ -492,18 +471,6 @@ class OrthographicCameras(_SfMCameras):
     """Orthographic cameras: x = fx·X + px, y = fy·Y + py, z = Z (NDC or screen space)."""
 
     _orthographic = True
-
-    def unproject_points(
-        self, xy_depth: torch.Tensor, world_coordinates: bool = True, from_ndc: bool = False, **kwargs: Any
-    ) -> torch.Tensor:
-        """Projection-space xy plus view depth → world (or view) points; from_ndc: xy is in NDC."""
-        if world_coordinates:
-            to_camera = self.get_full_projection_transform(**kwargs)
-        else:
-            to_camera = self.get_projection_transform(**kwargs)
-        if from_ndc:
-            to_camera = to_camera.compose(self.get_ndc_camera_transform())
-        return to_camera.inverse().transform_points(xy_depth)
 
     def is_perspective(self) -> bool:
         return False
