@@ -133,7 +133,31 @@ def _validate_light_properties(obj: TensorProperties, names: Sequence[str]) -> N
             raise ValueError(f"{type(obj).__name__}: expected {name} to have shape (N, 3); got {tuple(t.shape)}")
 
 
-class DirectionalLights(TensorProperties):
+class _DirectedLights(TensorProperties):
+    """Lights with a direction towards the light at each lit point (`_direction(points)`)."""
+
+    def _direction(self, points: Optional[torch.Tensor]) -> torch.Tensor:
+        raise NotImplementedError
+
+    def diffuse(self, normals: torch.Tensor, points: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Diffuse colour at each normal (and point, for lights that have a position)."""
+        return diffuse(normals=normals, color=self.diffuse_color, direction=self._direction(points))
+
+    def specular(
+        self, normals: torch.Tensor, points: torch.Tensor, camera_position: Any, shininess: Any
+    ) -> torch.Tensor:
+        """Specular colour at each point seen from `camera_position`."""
+        return specular(
+            points=points,
+            normals=normals,
+            direction=self._direction(points),
+            color=self.specular_color,
+            camera_position=camera_position,
+            shininess=shininess,
+        )
+
+
+class DirectionalLights(_DirectedLights):
     """A batch of directional lights: light arrives along `direction` (pointing towards the light)."""
 
     def __init__(
@@ -153,25 +177,11 @@ class DirectionalLights(TensorProperties):
         )
         _validate_light_properties(self, ("ambient_color", "diffuse_color", "specular_color", "direction"))
 
-    def diffuse(self, normals: torch.Tensor, points: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """Diffuse colour at each normal; `points` is unused (kept so all lights share one API)."""
-        return diffuse(normals=normals, color=self.diffuse_color, direction=self.direction)
-
-    def specular(
-        self, normals: torch.Tensor, points: torch.Tensor, camera_position: Any, shininess: Any
-    ) -> torch.Tensor:
-        """Specular colour at each point seen from `camera_position`."""
-        return specular(
-            points=points,
-            normals=normals,
-            direction=self.direction,
-            color=self.specular_color,
-            camera_position=camera_position,
-            shininess=shininess,
-        )
+    def _direction(self, points: Optional[torch.Tensor]) -> torch.Tensor:
+        return self.direction
 
 
-class PointLights(TensorProperties):
+class PointLights(_DirectedLights):
     """A batch of point lights at `location`; no distance falloff."""
 
     def __init__(
@@ -207,24 +217,6 @@ class PointLights(TensorProperties):
             raise ValueError("PointLights needs the points being lit to compute light directions")
         _check_last_dim("points", points)
         return self.reshape_location(points) - points
-
-    def diffuse(self, normals: torch.Tensor, points: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """Diffuse colour at each point, lit from `location`."""
-        return diffuse(normals=normals, color=self.diffuse_color, direction=self._direction(points))
-
-    def specular(
-        self, normals: torch.Tensor, points: torch.Tensor, camera_position: Any, shininess: Any
-    ) -> torch.Tensor:
-        """Specular colour at each point, lit from `location`, seen from `camera_position`."""
-        return specular(
-            points=points,
-            normals=normals,
-            direction=self._direction(points),
-            color=self.specular_color,
-            camera_position=camera_position,
-            shininess=shininess,
-        )
-
 
 class AmbientLights(TensorProperties):
     """Ambient light only: diffuse and specular terms are zero."""
