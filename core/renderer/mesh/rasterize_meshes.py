@@ -39,6 +39,8 @@ _Z_EPS = 1e-8
 _CHUNK_PAIRS = 1 << 18
 # Survivors held before a top-K merge; bounds the memory of the selection pass.
 _MERGE_ENTRIES = 1 << 23
+# Up to this many rows to drop, Selection.without concatenates the runs between them.
+_FEW_DROPS = 1024
 
 # Bytes per fragment slot: the four dense outputs (8 + 4 + 12 + 4) plus the sparse form with its
 # autograd copies; used to refuse requests that would exhaust memory before allocating anything.
@@ -267,11 +269,26 @@ class Selection(NamedTuple):
     d2: torch.Tensor
     inside: torch.Tensor
 
-    def take(self, index: Optional[torch.Tensor]) -> "Selection":
-        """The rows at ascending positions `index` (all rows when None); ranks are dropped."""
-        if index is None:
-            return self
+    def take(self, index: torch.Tensor) -> "Selection":
+        """The rows at ascending positions `index`; ranks are dropped."""
         return Selection(*[None if t is None else t.index_select(0, index) for t in self])._replace(rank=None)
+
+    def without(self, dropped: torch.Tensor) -> "Selection":
+        """All rows but those at ascending positions `dropped`; ranks are dropped.
+
+        Few drops (the usual case: a handful of overfull pixels) are cut out by concatenating
+        the runs between them, several times cheaper than gathering every row.
+        """
+        total = self.pix.numel()
+        if dropped.numel() > _FEW_DROPS:
+            kept = torch.ones(total, dtype=torch.bool, device=self.pix.device)
+            kept[dropped] = False
+            return self.take(torch.nonzero(kept).squeeze(1))
+        cuts = [-1] + dropped.tolist() + [total]
+        runs = [(a + 1, b) for a, b in zip(cuts[:-1], cuts[1:]) if b > a + 1]
+        return Selection(
+            *[None if t is None else torch.cat([t[a:b] for a, b in runs]) for t in self]
+        )._replace(rank=None)
 
 
 class _Rows:
@@ -296,33 +313,32 @@ class _Rows:
         pix, face, w0, w1, w2, z, d2, inside = (c[: self.size] for c in self.columns)
         return Selection(pix, face, None, w0, w1, w2, z, d2, inside)
 
-    def keep(self, index: torch.Tensor) -> None:
-        """Keep only the rows at ascending positions `index`."""
-        for column in self.columns:
-            column[: index.numel()] = column[: self.size].index_select(0, index)
-        self.size = index.numel()
+    def replace(self, rows: Selection) -> None:
+        """Hold `rows` (fewer than now) instead of the current rows."""
+        n = rows.pix.numel()
+        for column, value in zip(self.columns, (rows.pix, rows.face) + tuple(rows[3:])):
+            column[:n] = value.clone()
+        self.size = n
 
 
-def _nearest_k(rows: Selection, k: int) -> Tuple[Optional[torch.Tensor], Optional[torch.Tensor]]:
-    """Which rows (in packed-face order) are among the k nearest of their pixel.
+def _nearest_k(rows: Selection, k: int) -> Selection:
+    """The rows (in packed-face order) that are among the k nearest of their pixel.
 
-    Returns (ascending positions, their ranks), or (None, None) when no pixel has more than k
-    rows (all are kept; ranks are left to be computed on demand). Equal depths go to the
-    earlier row, i.e. the smaller face. Only rows of overfull pixels are ranked.
+    Equal depths go to the earlier row, i.e. the smaller face. For k > 1 only the rows of
+    overfull pixels are ranked; the others keep rank None (computed on demand).
     """
     pix, z = rows.pix, rows.z
     if pix.numel() == 0:
-        return None, None
+        return rows
     if k == 1:
         keep = nearest_in_pixel(pix, z)
-        return keep, torch.zeros_like(keep)
+        return rows.take(keep)._replace(rank=torch.zeros_like(keep))
     over = torch.bincount(pix) > k
     crowded = torch.nonzero(over.index_select(0, pix)).squeeze(1)
     if crowded.numel() == 0:
-        return None, None
-    kept = torch.ones(pix.numel(), dtype=torch.bool, device=pix.device)
-    kept[crowded[depth_ranks(pix.index_select(0, crowded), z.index_select(0, crowded)) >= k]] = False
-    return torch.nonzero(kept).squeeze(1), None
+        return rows
+    dropped = crowded[depth_ranks(pix.index_select(0, crowded), z.index_select(0, crowded)) >= k]
+    return rows.without(dropped)
 
 
 def select_fragments(
@@ -381,12 +397,8 @@ def select_fragments(
             pix = seg_pix.index_select(0, seg) + offset
             rows.append((pix, faces.index_select(0, slot), w0, w1, w2, z, d2, inside), sel)
             if rows.size > _MERGE_ENTRIES:  # bound memory: drop what can no longer be among the K nearest
-                keep, _ = _nearest_k(rows.view(), k)
-                if keep is not None:
-                    rows.keep(keep)
-        chosen = rows.view()
-        keep, rank = _nearest_k(chosen, k)
-    return chosen.take(keep)._replace(rank=rank)
+                rows.replace(_nearest_k(rows.view(), k))
+        return _nearest_k(rows.view(), k)
 
 
 def _pixel_xy(pix: torch.Tensor, image_size: Tuple[int, int], dtype: torch.dtype) -> Tuple[torch.Tensor, torch.Tensor]:
