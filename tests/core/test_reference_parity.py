@@ -10,10 +10,14 @@ from tests.shared_data import P3D_REFERENCE_DIR, reference_scene
 SCENES = sorted(p.stem for p in P3D_REFERENCE_DIR.glob("*.npz")) or ["s01_sphere2_hardphong_point_64"]
 
 
-# Known gap: on s03 (soft Phong, blur > 0, perspective correction) our vertex gradient matches
-# PyTorch3D's on the entries below its 95th percentile of magnitude (cosine 0.988, relative
-# error 0.15) but not between the 95th and 99th, where PyTorch3D has large near-singular values
-# that plain autograd of the same forward pass does not produce. Forward outputs match exactly.
+# Known gap: on s03 (soft Phong, blur > 0, perspective correction) our vertex gradient equals
+# PyTorch3D's (ratio 1, cosine 1) on every vertex whose reference gradient is below ~500 in
+# norm. The 32 vertices above that all lie on the silhouette (view ray tangent to the sphere);
+# there PyTorch3D's gradient is parallel to ours but 90-6000 times larger, an amplification
+# its own README calls near-singular and that we have not traced in its backward pass. Some
+# components of those vertices fall below the 99th percentile the issue compares on, which
+# fails that comparison; below the 95th percentile it passes (test below). Forward outputs
+# match exactly, and the same gradient computed in float64 agrees with ours.
 GRADIENT_GAPS = {"s03_sphere4_softphong_point_128"}
 GRADIENT_SCENES = [
     pytest.param(name, marks=pytest.mark.xfail(strict=True, reason="known gradient gap, see GRADIENT_GAPS"))
