@@ -224,31 +224,34 @@ def _row_spans(
     h, w = image_size
     s = min(h, w)
     reach = math.sqrt(blur_radius) if blur_radius > 0 else 0.0
-    seg_face = torch.repeat_interleave(torch.arange(nrows.numel(), device=nrows.device), nrows)
-    seg_row = row0[seg_face] + (torch.arange(seg_face.numel(), device=nrows.device) - (torch.cumsum(nrows, 0) - nrows)[seg_face])
+    seg_face = torch.repeat_interleave(torch.arange(nrows.numel(), device=nrows.device), nrows, output_size=int(nrows.sum()))
+    first_span = torch.cumsum(nrows, 0) - nrows
+    seg_row = torch.arange(seg_face.numel(), device=nrows.device) + (row0 - first_span).index_select(0, seg_face)
     py = (h - 1 - 2 * seg_row.to(screen.dtype)) / s
     coef = [row.index_select(0, seg_face) for row in screen]
-    xlo = torch.full_like(py, -math.inf)
-    xhi = torch.full_like(py, math.inf)
+    # Branch-free (torch.where is slow on the CPU): each condition slope * x + offset > 0 bounds
+    # x from below when slope > 0 and from above when slope < 0; a zero slope becomes a tiny
+    # one, which turns "offset > 0" into an unbounded or an empty interval. +-big stands for
+    # infinity and keeps every value finite.
+    big, tiny = 1e30, 1e-30
+    xlo = torch.full_like(py, -big)
+    xhi = torch.full_like(py, big)
     for i in range(3):
         a, b, c, hi = coef[3 * i], coef[3 * i + 1], coef[3 * i + 2], coef[9 + i]
         slope = a * hi
-        offset = (b * py + c) * hi + reach  # condition: slope * x + offset > 0
-        bound = -offset / torch.where(slope == 0, torch.ones_like(slope), slope)
-        xlo = torch.where(slope > 0, torch.maximum(xlo, bound), xlo)
-        xhi = torch.where(slope < 0, torch.minimum(xhi, bound), xhi)
-        xlo = torch.where((slope == 0) & (offset <= 0), torch.full_like(xlo, math.inf), xlo)
+        slope = slope + torch.copysign(torch.full_like(slope, tiny), slope)
+        offset = (b * py + c) * hi + reach
+        bound = (-offset / slope).clamp(-big, big)
+        side = torch.copysign(torch.full_like(slope, big), slope)
+        xlo = torch.maximum(xlo, torch.minimum(bound, side))
+        xhi = torch.minimum(xhi, torch.maximum(bound, side))
     margin = 1e-3  # of a pixel
-    first = torch.ceil((w - 1 - xhi * s) / 2 - margin)
-    last = torch.floor((w - 1 - xlo * s) / 2 + margin)
-    lo = col0[seg_face]
-    first = torch.maximum(first.nan_to_num(nan=math.inf, posinf=math.inf, neginf=-math.inf), lo.to(first.dtype))
-    last = torch.minimum(last.nan_to_num(nan=-math.inf), (lo + ncols[seg_face] - 1).to(last.dtype))
-    count = (last - first + 1).clamp_min(0)
-    count = torch.where(torch.isfinite(count), count, 0).long()
-    first = torch.where(count > 0, first, 0).long()
+    lo = col0.index_select(0, seg_face)
+    first = torch.maximum(torch.ceil((w - 1 - xhi * s) / 2 - margin), lo.to(xhi.dtype))
+    last = torch.minimum(torch.floor((w - 1 - xlo * s) / 2 + margin), (lo + ncols.index_select(0, seg_face) - 1).to(xlo.dtype))
+    count = (last - first + 1).clamp_min(0).long()
     keep = torch.nonzero(count).squeeze(1)
-    return seg_face[keep], seg_row[keep], first[keep], count[keep]
+    return tuple(t.index_select(0, keep) for t in (seg_face, seg_row, first.long(), count))  # type: ignore[return-value]
 
 
 class Selection(NamedTuple):
