@@ -426,7 +426,7 @@ class _FragmentGeometry(torch.autograd.Function):
         ctx.set_materialize_grads(False)  # unused outputs (bary, z for silhouettes) get None, not zeros
         ctx.save_for_backward(face_verts, pix, face, inside)
         ctx.settings = (image_size, perspective_correct, clip)
-        return torch.stack((w0, w1, w2), dim=1), z.clone(), torch.where(inside, -d2, d2)
+        return torch.stack((w0, w1, w2), dim=1), z.clone(), d2 * (1 - 2 * inside.to(d2.dtype))  # negative inside
 
     @staticmethod
     def backward(ctx, grad_bary, grad_z, grad_dists):  # type: ignore[override]
@@ -440,7 +440,7 @@ class _FragmentGeometry(torch.autograd.Function):
             px, py = _pixel_xy(pix[part], image_size, table.dtype)
             v = tuple(row.index_select(0, f) for row in table)
             if grad_dists is not None:
-                signed = torch.where(inside[part], -grad_dists[part], grad_dists[part])
+                signed = grad_dists[part] * (1 - 2 * inside[part].to(grad_dists.dtype))
                 _, edge, t = nearest_edge(px, py, v)
                 for row, g in zip((0, 1, 3, 4, 6, 7), _distance_backward(px, py, v, edge, t, signed)):
                     grad[row].index_add_(0, f, g)
