@@ -14,14 +14,15 @@ The work is split in two, as a differentiable rasterizer must be:
    differentiates them, so gradients reach the projected vertices.
 
 Per-pair arithmetic is written on 1-D "structure of arrays" tensors (x0, y0, z0, ... one value
-per pair), gathered with a single index_select, which is what makes pure PyTorch fast here.
+per pair, gathered with index_select), on cache-sized chunks, and avoids torch.where (many
+times slower than arithmetic on the CPU): that is what makes pure PyTorch fast here.
 
 Pixel centres follow PyTorch3D's NDC: +X left, +Y up, the shorter image side spans [-1, 1].
 """
 from __future__ import annotations
 
 import math
-from typing import List, NamedTuple, Optional, Tuple
+from typing import NamedTuple, Optional, Tuple
 
 import torch
 
@@ -382,6 +383,7 @@ def select_fragments(
         cuts = [0] + sorted(set(torch.searchsorted(ends, marks).tolist())) + [counts.numel()]
 
         rows = _Rows(min(total, _MERGE_ENTRIES), face_verts.dtype, device)
+        merge_at = _MERGE_ENTRIES
         for lo, hi in zip(cuts[:-1], cuts[1:]):
             if hi <= lo:
                 continue
@@ -399,8 +401,9 @@ def select_fragments(
             sel = torch.nonzero((z >= 0) & (inside | (d2 < blur_radius))).squeeze(1)
             pix = seg_pix.index_select(0, seg) + offset
             rows.append((pix, faces.index_select(0, slot), w0, w1, w2, z, d2, inside), sel)
-            if rows.size > _MERGE_ENTRIES:  # bound memory: drop what can no longer be among the K nearest
+            if rows.size > merge_at:  # bound memory: drop what can no longer be among the K nearest
                 rows.replace(_nearest_k(rows.view(), k))
+                merge_at = max(merge_at, 2 * rows.size)  # many legitimate rows: merge less often
         return _nearest_k(rows.view(), k)
 
 
