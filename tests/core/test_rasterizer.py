@@ -527,6 +527,22 @@ def test_chunked_selection_equals_one_pass():
         torch.testing.assert_close(a, b)
 
 
+def test_bounded_memory_merges_equal_one_pass(monkeypatch):
+    """With a tiny merge threshold the selection drops far rows between chunks; same result."""
+    rng = np.random.default_rng(7)
+    meshes = ndc_meshes([random_tris(rng, 30)])
+    fv = meshes.verts_packed()[meshes.faces_packed()]
+    fi = meshes.faces_packed_to_mesh_idx()
+    args = (fv, fi, (16, 16), 0.01, 2, False, False, True)
+    one_pass = RM.select_fragments(*args)
+    untruncated = RM.select_fragments(*args[:4], 50, *args[5:])
+    assert torch.bincount(untruncated.pix).max() > 2 and torch.bincount(one_pass.pix).max() == 2
+    monkeypatch.setattr(RM, "_MERGE_ENTRIES", 5)
+    merged = RM.select_fragments(*args, chunk_pairs=13)
+    for name in ("pix", "face", "w0", "w1", "w2", "z", "d2", "inside"):
+        torch.testing.assert_close(getattr(one_pass, name), getattr(merged, name))
+
+
 # ----------------------------------------------------------------------------- MeshRasterizer and Fragments
 
 
