@@ -6,11 +6,16 @@ Each case: one warm-up, then the median of --repeats timed runs of the forward p
 forward + backward (gradient w.r.t. vertex positions). Each row runs in its own process so that
 its peak memory is its own: the CUDA allocator's peak on GPU, the process's peak RSS on CPU
 (which includes the ~300 MB of the Python + torch runtime).
+
+--malloc tuned runs the rows with glibc's MALLOC_MMAP_THRESHOLD_ and MALLOC_TRIM_THRESHOLD_
+raised: by default glibc hands large freed blocks back to the kernel and the next render
+faults them in again, which was seen to double small render times on these machines.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import math
 import resource
@@ -138,6 +143,8 @@ def main(argv: List[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--cases", nargs="*", help="substrings of case names to run (default: all)")
+    parser.add_argument("--malloc", choices=("default", "tuned"), default="default",
+                        help="glibc malloc settings for the timed processes (see the module docstring)")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: run one case, print JSON
     args = parser.parse_args(argv)
     cases = make_cases(args.device)
@@ -149,14 +156,18 @@ def main(argv: List[str] | None = None) -> int:
             print(json.dumps({"skipped": str(exc)}))
         return 0
     names = [k for k in cases if not args.cases or any(s in k for s in args.cases)]
-    print(f"torch {torch.__version__}, device {args.device}, median of {args.repeats} after 1 warm-up")
+    env = dict(os.environ)
+    if args.malloc == "tuned":
+        env.update(MALLOC_MMAP_THRESHOLD_=str(1 << 32), MALLOC_TRIM_THRESHOLD_=str(1 << 32))
+    print(f"torch {torch.__version__}, device {args.device}, median of {args.repeats} after 1 warm-up, "
+          f"malloc {args.malloc}")
     print(f"| {'case':40s} | threads | forward ms | fwd+bwd ms | peak MB |")
     print("|" + "-" * 42 + "|---------|------------|------------|---------|")
     for threads in args.threads:
         for name in names:
             cmd = [sys.executable, __file__, "--one", name, "--threads", str(threads),
                    "--repeats", str(args.repeats), "--device", args.device]
-            out = subprocess.run(cmd, capture_output=True, text=True)
+            out = subprocess.run(cmd, capture_output=True, text=True, env=env)
             if out.returncode != 0:
                 print(f"| {name:40s} | {threads:7d} | failed: {out.stderr.strip().splitlines()[-1:]}")
                 continue
