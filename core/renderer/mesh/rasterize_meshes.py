@@ -408,11 +408,18 @@ def select_fragments(
 
 
 def _pixel_xy(pix: torch.Tensor, image_size: Tuple[int, int], dtype: torch.dtype) -> Tuple[torch.Tensor, torch.Tensor]:
-    """NDC centres (px, py) of flat (N*H*W) pixel indices."""
+    """NDC centres (px, py) of flat (N*H*W) pixel indices.
+
+    Float64 arithmetic (exact for these integers) instead of int64 % and //, which are slow on
+    the CPU; the last step is pixel_centers_ndc's formula, so the values are identical.
+    """
     h, w = image_size
-    xs, ys = pixel_centers_ndc(image_size, pix.device, dtype)
-    within = pix % (h * w)
-    return xs.index_select(0, within % w), ys.index_select(0, within // w)
+    s = min(h, w)
+    flat = pix.to(torch.float64)
+    within = flat - torch.floor(flat / (h * w)) * (h * w)
+    row = torch.floor(within / w)
+    col = (within - row * w).to(dtype)
+    return (w - 1 - 2 * col) / s, (h - 1 - 2 * row.to(dtype)) / s
 
 
 class _FragmentGeometry(torch.autograd.Function):
@@ -446,7 +453,7 @@ class _FragmentGeometry(torch.autograd.Function):
                 signed = grad_dists[part] * (1 - 2 * inside[part].to(grad_dists.dtype))
                 _, edge, t = nearest_edge(px, py, v)
                 for row, g in zip((0, 1, 3, 4, 6, 7), _distance_backward(px, py, v, edge, t, signed)):
-                    grad[row].index_add_(0, f, g)
+                    grad[row].scatter_add_(0, f, g)
             if grad_bary is not None or grad_z is not None:
                 leaves = tuple(c.requires_grad_(True) for c in v)
                 outputs, grads = [], []
@@ -460,7 +467,7 @@ class _FragmentGeometry(torch.autograd.Function):
                     grads.append(grad_z[part])
                 for row, g in enumerate(torch.autograd.grad(outputs, leaves, grads, allow_unused=True)):
                     if g is not None:
-                        grad[row].index_add_(0, f, g)
+                        grad[row].scatter_add_(0, f, g)
         return (grad.t().reshape(face_verts.shape),) + (None,) * 11
 
 
