@@ -509,11 +509,14 @@ def test_random_scene_matches_brute_force(blur, persp, clip, cull):
     np.testing.assert_allclose(got[3], want[3], atol=1e-7)
 
 
+def _random_selection_inputs(seed: int, num_tris: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(face_verts, face_to_image) of random NDC triangles, as select_fragments takes them."""
+    meshes = ndc_meshes([random_tris(np.random.default_rng(seed), num_tris)])
+    return meshes.verts_packed()[meshes.faces_packed()], meshes.faces_packed_to_mesh_idx()
+
+
 def test_chunked_selection_equals_one_pass():
-    rng = np.random.default_rng(5)
-    meshes = ndc_meshes([random_tris(rng, 12)])
-    fv = meshes.verts_packed()[meshes.faces_packed()]
-    fi = meshes.faces_packed_to_mesh_idx()
+    fv, fi = _random_selection_inputs(5, 12)
     args = (fv, fi, (16, 16), 0.01, 4, False, False, True)
     big = RM.select_fragments(*args)
     for chunk in (13, 100):
@@ -529,10 +532,7 @@ def test_chunked_selection_equals_one_pass():
 
 def test_bounded_memory_merges_equal_one_pass(monkeypatch):
     """With a tiny merge threshold the selection drops far rows between chunks; same result."""
-    rng = np.random.default_rng(7)
-    meshes = ndc_meshes([random_tris(rng, 30)])
-    fv = meshes.verts_packed()[meshes.faces_packed()]
-    fi = meshes.faces_packed_to_mesh_idx()
+    fv, fi = _random_selection_inputs(7, 30)
     args = (fv, fi, (16, 16), 0.01, 2, False, False, True)
     one_pass = RM.select_fragments(*args)
     untruncated = RM.select_fragments(*args[:4], 50, *args[5:])
