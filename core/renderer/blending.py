@@ -41,7 +41,8 @@ def sparse_fragments(fragments: Fragments) -> SparseFragments:
     )
 
 
-def _background(blend_params: BlendParams, like: torch.Tensor) -> torch.Tensor:
+def background_rgb(blend_params: BlendParams, like: torch.Tensor) -> torch.Tensor:
+    """The background colour of `blend_params` as a (3,) tensor of `like`'s dtype and device."""
     bg = blend_params.background_color
     bg = bg.to(like) if torch.is_tensor(bg) else torch.tensor(bg, dtype=like.dtype, device=like.device)
     if bg.shape[-1] != 3:
@@ -60,7 +61,7 @@ def hard_rgb_blend(colors: torch.Tensor, fragments: Fragments, blend_params: Ble
     colors: (N, H, W, K, 3). Returns (N, H, W, 4).
     """
     covered = fragments.pix_to_face[..., 0] >= 0
-    bg = _background(blend_params, colors)
+    bg = background_rgb(blend_params, colors)
     rgb = torch.where(covered[..., None], colors[..., 0, :], bg)
     return torch.cat((rgb, covered[..., None].to(colors.dtype)), dim=-1)
 
@@ -103,7 +104,7 @@ def softmax_blend_sparse(
     delta = torch.exp((_Z_INV_EPS - z_max) / gamma).clamp_min(_Z_INV_EPS)
     weighted = colors.new_zeros(npix, 3).index_add(0, sparse.pix, weights[:, None] * colors)
     denom = colors.new_zeros(npix).index_add(0, sparse.pix, weights) + delta
-    bg = _background(blend_params, colors)
+    bg = background_rgb(blend_params, colors)
     rgb = (weighted + delta[:, None] * bg) / denom[:, None]
     return torch.cat((rgb, alpha[:, None]), dim=-1).view(n, h, w, 4)
 

@@ -10,7 +10,7 @@ from typing import Optional, Tuple
 
 import torch
 
-from ..blending import BlendParams, _background, silhouette_alpha, softmax_blend_sparse, sparse_fragments
+from ..blending import BlendParams, background_rgb, silhouette_alpha, softmax_blend_sparse, sparse_fragments
 from ..lighting import PointLights
 from ..materials import Materials
 from ..utils import Device
@@ -52,7 +52,7 @@ def _compact(sparse: SparseFragments, entries: torch.Tensor) -> Tuple[Fragments,
 def _hard_image(colors: torch.Tensor, pix: torch.Tensor, shape, blend_params: BlendParams) -> torch.Tensor:
     """(N, H, W, 4): colours (M, 3) at pixels `pix`, the background elsewhere; alpha = coverage."""
     n, h, w, _ = shape
-    bg = _background(blend_params, colors)
+    bg = background_rgb(blend_params, colors)
     rgb = bg.expand(n * h * w, 3).index_put((pix,), colors)
     alpha = colors.new_zeros(n * h * w).index_put((pix,), colors.new_ones(pix.shape))
     return torch.cat((rgb, alpha[:, None]), dim=1).view(n, h, w, 4)
