@@ -6,7 +6,7 @@ log-sigmoids, which is exact and keeps gradients finite where p is close to 1.
 """
 from __future__ import annotations
 
-from typing import NamedTuple, Sequence, Union
+from typing import NamedTuple, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -80,6 +80,37 @@ def sigmoid_alpha_blend(colors: torch.Tensor, fragments: Fragments, blend_params
     return torch.cat((colors[..., 0, :], alpha[..., None]), dim=-1)
 
 
+def _depth_weights(
+    sparse: SparseFragments, gamma: float, znear, zfar, like: torch.Tensor
+) -> Tuple[torch.Tensor, torch.Tensor]:
+    """SoftRas depth weights exp((z_inv - z_max) / gamma) per slot, and z_max per pixel."""
+    n, h, w, _ = sparse.shape
+    image = sparse.pix // (h * w)
+    znear = _per_slot("znear", znear, n, image, like)
+    zfar = _per_slot("zfar", zfar, n, image, like)
+    z_inv = (zfar - sparse.zbuf) / (zfar - znear)
+    z_max = like.new_full((n * h * w,), _Z_INV_EPS).scatter_reduce(0, sparse.pix, z_inv, reduce="amax", include_self=True)
+    return torch.exp((z_inv - z_max[sparse.pix]) / gamma), z_max
+
+
+def softmax_contributors(
+    sparse: SparseFragments,
+    blend_params: BlendParams,
+    znear: Union[float, torch.Tensor] = 1.0,
+    zfar: Union[float, torch.Tensor] = 100.0,
+) -> torch.Tensor:
+    """Ascending positions of the slots whose softmax weight is not exactly zero.
+
+    A slot far enough behind its pixel's nearest one gets weight 0 in float arithmetic; its
+    colour then changes neither the image nor any gradient, so shaders need not compute it.
+    """
+    _check_sigma(blend_params)
+    with torch.no_grad():
+        depth, _ = _depth_weights(sparse, blend_params.gamma, znear, zfar, sparse.zbuf)
+        weights = torch.sigmoid(-sparse.dists / blend_params.sigma) * depth
+        return torch.nonzero(weights > 0).squeeze(1)
+
+
 def softmax_blend_sparse(
     colors: torch.Tensor,
     sparse: SparseFragments,
@@ -91,16 +122,11 @@ def softmax_blend_sparse(
     _check_sigma(blend_params)
     n, h, w, _ = sparse.shape
     npix = n * h * w
-    image = sparse.pix // (h * w)
-    znear = _per_slot("znear", znear, n, image, colors)
-    zfar = _per_slot("zfar", zfar, n, image, colors)
     sigma, gamma = blend_params.sigma, blend_params.gamma
     prob = torch.sigmoid(-sparse.dists / sigma)
     alpha = silhouette_alpha(sparse, sigma, colors).reshape(npix)
-
-    z_inv = (zfar - sparse.zbuf) / (zfar - znear)
-    z_max = colors.new_full((npix,), _Z_INV_EPS).scatter_reduce(0, sparse.pix, z_inv, reduce="amax", include_self=True)
-    weights = prob * torch.exp((z_inv - z_max[sparse.pix]) / gamma)
+    depth, z_max = _depth_weights(sparse, gamma, znear, zfar, colors)
+    weights = prob * depth
     delta = torch.exp((_Z_INV_EPS - z_max) / gamma).clamp_min(_Z_INV_EPS)
     weighted = colors.new_zeros(npix, 3).index_add(0, sparse.pix, weights[:, None] * colors)
     denom = colors.new_zeros(npix).index_add(0, sparse.pix, weights) + delta

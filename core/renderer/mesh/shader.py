@@ -10,7 +10,14 @@ from typing import Optional, Tuple
 
 import torch
 
-from ..blending import BlendParams, background_rgb, silhouette_alpha, softmax_blend_sparse, sparse_fragments
+from ..blending import (
+    BlendParams,
+    background_rgb,
+    silhouette_alpha,
+    softmax_blend_sparse,
+    softmax_contributors,
+    sparse_fragments,
+)
 from ..lighting import PointLights
 from ..materials import Materials
 from ..utils import Device
@@ -58,18 +65,13 @@ def _hard_image(colors: torch.Tensor, pix: torch.Tensor, shape, blend_params: Bl
     return torch.cat((rgb, alpha[:, None]), dim=1).view(n, h, w, 4)
 
 
-def _shade_sparse(fragments: Fragments, hard: bool, shade) -> Tuple[torch.Tensor, SparseFragments, torch.Tensor]:
-    """Run `shade(compact_fragments)` on the filled slots (only slot 0 when `hard`).
-
-    Returns (colours (M, 3) of the chosen slots, the sparse fragments, the chosen entries).
-    """
-    sparse = sparse_fragments(fragments)
-    entries = sparse.nearest() if hard else torch.arange(sparse.pix.numel(), device=sparse.pix.device)
-    if entries.numel() == 0:  # nothing covered (e.g. only empty meshes): background only
-        return sparse.zbuf.new_zeros(0, 3), sparse, entries
+def _shade_sparse(sparse: SparseFragments, entries: torch.Tensor, shade) -> torch.Tensor:
+    """Colours (len(entries), 3) of the chosen filled slots: `shade` run on compact fragments."""
+    if entries.numel() == 0:  # nothing covered (e.g. only empty meshes)
+        return sparse.zbuf.new_zeros(0, 3)
     compact, flat = _compact(sparse, entries)
     colors = shade(compact)
-    return colors.reshape(-1, colors.shape[-1])[flat], sparse, entries
+    return colors.reshape(-1, colors.shape[-1])[flat]
 
 
 def _check_fragments(fragments: Fragments, meshes) -> None:
@@ -124,13 +126,19 @@ class ShaderBase(torch.nn.Module):
         return cameras, lights, materials, kwargs.get("blend_params", self.blend_params)
 
     def _hard(self, fragments: Fragments, shade, blend_params: BlendParams) -> torch.Tensor:
-        colors, sparse, entries = _shade_sparse(fragments, True, shade)
-        return _hard_image(colors, sparse.pix[entries], sparse.shape, blend_params)
+        """Shade each covered pixel's nearest fragment only."""
+        sparse = sparse_fragments(fragments)
+        nearest = sparse.nearest()
+        return _hard_image(_shade_sparse(sparse, nearest, shade), sparse.pix[nearest], sparse.shape, blend_params)
 
     def _soft(self, fragments: Fragments, shade, cameras, blend_params: BlendParams, kwargs) -> torch.Tensor:
-        colors, sparse, _ = _shade_sparse(fragments, False, shade)
+        """Shade the fragments with a non-zero softmax weight, then SoftRas-blend all of them."""
+        sparse = sparse_fragments(fragments)
         znear = kwargs.get("znear", getattr(cameras, "znear", 1.0))
         zfar = kwargs.get("zfar", getattr(cameras, "zfar", 100.0))
+        shaded = softmax_contributors(sparse, blend_params, znear=znear, zfar=zfar)
+        colors = _shade_sparse(sparse, shaded, shade)
+        colors = colors.new_zeros(sparse.pix.numel(), 3).index_put((shaded,), colors)
         return softmax_blend_sparse(colors, sparse, blend_params, znear=znear, zfar=zfar)
 
 
