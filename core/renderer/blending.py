@@ -90,7 +90,7 @@ def _depth_weights(
     zfar = _per_slot("zfar", zfar, n, image, like)
     z_inv = (zfar - sparse.zbuf) / (zfar - znear)
     z_max = like.new_full((n * h * w,), _Z_INV_EPS).scatter_reduce(0, sparse.pix, z_inv, reduce="amax", include_self=True)
-    return torch.exp((z_inv - z_max[sparse.pix]) / gamma), z_max
+    return torch.exp((z_inv - z_max.index_select(0, sparse.pix)) / gamma), z_max
 
 
 def softmax_contributors(

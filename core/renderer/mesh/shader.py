@@ -22,6 +22,8 @@ from ..lighting import PointLights
 from ..materials import Materials
 from ..utils import Device
 from .fragments import Fragments, SparseFragments
+from .packed_shading import interpolate_vertex_values, packed_phong_colors, supports_packed_phong
+from .textures import TexturesVertex
 from .shading import flat_shading, gouraud_shading, phong_shading
 
 
@@ -65,13 +67,47 @@ def _hard_image(colors: torch.Tensor, pix: torch.Tensor, shape, blend_params: Bl
     return torch.cat((rgb, alpha[:, None]), dim=1).view(n, h, w, 4)
 
 
-def _shade_sparse(sparse: SparseFragments, entries: torch.Tensor, shade) -> torch.Tensor:
-    """Colours (len(entries), 3) of the chosen filled slots: `shade` run on compact fragments."""
+def _shade_sparse(sparse: SparseFragments, entries: torch.Tensor, shading, meshes, *args) -> torch.Tensor:
+    """Colours (len(entries), 3) of the chosen filled slots, from a PyTorch3D-style shading
+    function `shading(meshes=, fragments=, ...)` run on compact fragments."""
     if entries.numel() == 0:  # nothing covered (e.g. only empty meshes)
         return sparse.zbuf.new_zeros(0, 3)
     compact, flat = _compact(sparse, entries)
-    colors = shade(compact)
+    colors = shading(meshes, compact, *args)
     return colors.reshape(-1, colors.shape[-1])[flat]
+
+
+def _phong_sparse(sparse: SparseFragments, entries: torch.Tensor, meshes, lights, cameras, materials) -> torch.Tensor:
+    """Phong colours (len(entries), 3) of the chosen slots; the packed path where it applies."""
+    if entries.numel() == 0:
+        return sparse.zbuf.new_zeros(0, 3)
+    if not supports_packed_phong(lights):
+        compact, flat = _compact(sparse, entries)
+        texels = meshes.sample_textures(compact)
+        colors = phong_shading(meshes=meshes, fragments=compact, texels=texels, lights=lights, cameras=cameras, materials=materials)
+        return colors.reshape(-1, colors.shape[-1])[flat]
+    n, h, w, _ = sparse.shape
+    face, bary = sparse.face.index_select(0, entries), sparse.bary.index_select(0, entries)
+    if type(meshes.textures) is TexturesVertex:  # vertex colours: interpolate them like positions
+        corners = meshes.faces_packed().index_select(0, face)
+        texels = torch.stack(interpolate_vertex_values(meshes.textures.verts_features_packed(), corners, bary), dim=1)
+    else:
+        compact, flat = _compact(sparse, entries)
+        texels = meshes.sample_textures(compact)
+        texels = texels.reshape(-1, texels.shape[-1]).index_select(0, flat)
+    image = sparse.pix.index_select(0, entries) // (h * w)
+    return packed_phong_colors(meshes, face, bary, image, texels, lights, cameras, materials)
+
+
+def _gouraud(meshes, fragments, lights, cameras, materials) -> torch.Tensor:
+    return gouraud_shading(meshes=meshes, fragments=fragments, lights=lights, cameras=cameras, materials=materials)
+
+
+def _flat(meshes, fragments, lights, cameras, materials) -> torch.Tensor:
+    return flat_shading(
+        meshes=meshes, fragments=fragments, texels=meshes.sample_textures(fragments),
+        lights=lights, cameras=cameras, materials=materials,
+    )
 
 
 def _check_fragments(fragments: Fragments, meshes) -> None:
@@ -126,10 +162,10 @@ class ShaderBase(torch.nn.Module):
         return cameras, lights, materials, kwargs.get("blend_params", self.blend_params)
 
     def _hard(self, fragments: Fragments, shade, blend_params: BlendParams) -> torch.Tensor:
-        """Shade each covered pixel's nearest fragment only."""
+        """Shade each covered pixel's nearest fragment only; shade(sparse, entries) -> (M, 3)."""
         sparse = sparse_fragments(fragments)
         nearest = sparse.nearest()
-        return _hard_image(_shade_sparse(sparse, nearest, shade), sparse.pix[nearest], sparse.shape, blend_params)
+        return _hard_image(shade(sparse, nearest), sparse.pix[nearest], sparse.shape, blend_params)
 
     def _soft(self, fragments: Fragments, shade, cameras, blend_params: BlendParams, kwargs) -> torch.Tensor:
         """Shade the fragments with a non-zero softmax weight, then SoftRas-blend all of them."""
@@ -137,7 +173,7 @@ class ShaderBase(torch.nn.Module):
         znear = kwargs.get("znear", getattr(cameras, "znear", 1.0))
         zfar = kwargs.get("zfar", getattr(cameras, "zfar", 100.0))
         shaded = softmax_contributors(sparse, blend_params, znear=znear, zfar=zfar)
-        colors = _shade_sparse(sparse, shaded, shade)
+        colors = shade(sparse, shaded)
         colors = colors.new_zeros(sparse.pix.numel(), 3).index_put((shaded,), colors)
         return softmax_blend_sparse(colors, sparse, blend_params, znear=znear, zfar=zfar)
 
@@ -147,7 +183,7 @@ class HardPhongShader(ShaderBase):
 
     def forward(self, fragments: Fragments, meshes, **kwargs) -> torch.Tensor:
         cameras, lights, materials, blend_params = self._inputs(meshes, kwargs, fragments)
-        shade = lambda f: phong_shading(meshes=meshes, fragments=f, texels=meshes.sample_textures(f), lights=lights, cameras=cameras, materials=materials)  # noqa: E731
+        shade = lambda sparse, entries: _phong_sparse(sparse, entries, meshes, lights, cameras, materials)  # noqa: E731
         return self._hard(fragments, shade, blend_params)
 
 
@@ -156,7 +192,7 @@ class SoftPhongShader(ShaderBase):
 
     def forward(self, fragments: Fragments, meshes, **kwargs) -> torch.Tensor:
         cameras, lights, materials, blend_params = self._inputs(meshes, kwargs, fragments)
-        shade = lambda f: phong_shading(meshes=meshes, fragments=f, texels=meshes.sample_textures(f), lights=lights, cameras=cameras, materials=materials)  # noqa: E731
+        shade = lambda sparse, entries: _phong_sparse(sparse, entries, meshes, lights, cameras, materials)  # noqa: E731
         return self._soft(fragments, shade, cameras, blend_params, kwargs)
 
 
@@ -165,7 +201,7 @@ class HardGouraudShader(ShaderBase):
 
     def forward(self, fragments: Fragments, meshes, **kwargs) -> torch.Tensor:
         cameras, lights, materials, blend_params = self._inputs(meshes, kwargs, fragments)
-        shade = lambda f: gouraud_shading(meshes=meshes, fragments=f, lights=lights, cameras=cameras, materials=materials)  # noqa: E731
+        shade = lambda sparse, entries: _shade_sparse(sparse, entries, _gouraud, meshes, lights, cameras, materials)  # noqa: E731
         return self._hard(fragments, shade, blend_params)
 
 
@@ -174,7 +210,7 @@ class SoftGouraudShader(ShaderBase):
 
     def forward(self, fragments: Fragments, meshes, **kwargs) -> torch.Tensor:
         cameras, lights, materials, blend_params = self._inputs(meshes, kwargs, fragments)
-        shade = lambda f: gouraud_shading(meshes=meshes, fragments=f, lights=lights, cameras=cameras, materials=materials)  # noqa: E731
+        shade = lambda sparse, entries: _shade_sparse(sparse, entries, _gouraud, meshes, lights, cameras, materials)  # noqa: E731
         return self._soft(fragments, shade, cameras, blend_params, kwargs)
 
 
@@ -183,7 +219,7 @@ class HardFlatShader(ShaderBase):
 
     def forward(self, fragments: Fragments, meshes, **kwargs) -> torch.Tensor:
         cameras, lights, materials, blend_params = self._inputs(meshes, kwargs, fragments)
-        shade = lambda f: flat_shading(meshes=meshes, fragments=f, texels=meshes.sample_textures(f), lights=lights, cameras=cameras, materials=materials)  # noqa: E731
+        shade = lambda sparse, entries: _shade_sparse(sparse, entries, _flat, meshes, lights, cameras, materials)  # noqa: E731
         return self._hard(fragments, shade, blend_params)
 
 

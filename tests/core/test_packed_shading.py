@@ -1,0 +1,70 @@
+"""The packed Phong path (point/directional lights) equals PyTorch3D-layout `phong_shading`."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from core import renderer as R
+from core.renderer.mesh.packed_shading import supports_packed_phong
+from core.structures import Meshes
+from core.utils import ico_sphere
+
+
+class _SubclassedPointLights(R.PointLights):
+    """Same lights, but not the exact class, so shaders take the generic `phong_shading` path."""
+
+
+class _SubclassedDirectionalLights(R.DirectionalLights):
+    pass
+
+
+def _scene(textured_uv: bool):
+    sphere = ico_sphere(2)
+    verts = sphere.verts_packed()
+    faces = sphere.faces_packed()
+    if textured_uv:
+        uv = (verts[:, :2] * 0.5 + 0.5).clamp(0, 1)
+        tex = R.TexturesUV(maps=[torch.rand(16, 16, 3)] * 2, faces_uvs=[faces] * 2, verts_uvs=[uv] * 2)
+    else:
+        tex = R.TexturesVertex(verts_features=[(0.5 + 0.4 * verts).clamp(0, 1)] * 2)
+    offsets = torch.tensor([[0.0, 0.0, 0.0], [0.2, -0.1, 0.3]])
+    mesh_verts = [verts + offsets[0], verts * 0.8 + offsets[1]]
+    cams_R, cams_T = R.look_at_view_transform(2.7, torch.tensor([10.0, 40.0]), torch.tensor([20.0, 150.0]))
+    cameras = R.FoVPerspectiveCameras(R=cams_R, T=cams_T)
+    return mesh_verts, [faces] * 2, tex, cameras
+
+
+@pytest.mark.parametrize("light_kind", ["point", "directional"])
+@pytest.mark.parametrize("textured_uv", [False, True])
+@pytest.mark.parametrize("shader_cls", [R.HardPhongShader, R.SoftPhongShader])
+def test_packed_phong_matches_generic(light_kind, textured_uv, shader_cls):
+    mesh_verts, faces, tex, cameras = _scene(textured_uv)
+    if light_kind == "point":
+        kwargs = dict(location=((2.0, 2.0, -3.0), (-1.0, 3.0, 2.0)), diffuse_color=((0.3, 0.4, 0.5), (0.6, 0.2, 0.1)))
+        fast, slow = R.PointLights(**kwargs), _SubclassedPointLights(**kwargs)
+    else:
+        kwargs = dict(direction=((0.0, 1.0, 1.0), (1.0, -0.5, 0.2)), specular_color=((0.5, 0.5, 0.5), (0.1, 0.9, 0.3)))
+        fast, slow = R.DirectionalLights(**kwargs), _SubclassedDirectionalLights(**kwargs)
+    assert supports_packed_phong(fast) and not supports_packed_phong(slow)
+    materials = R.Materials(shininess=torch.tensor([64.0, 1.5]), specular_color=((1.0, 1.0, 1.0), (0.5, 0.7, 0.9)))
+    sigma = 1e-4
+    settings = R.RasterizationSettings(
+        image_size=(40, 48),
+        blur_radius=math.log(1 / 1e-4 - 1) * sigma if shader_cls is R.SoftPhongShader else 0.0,
+        faces_per_pixel=8 if shader_cls is R.SoftPhongShader else 1,
+    )
+    results = []
+    for lights in (fast, slow):
+        verts = [v.clone().requires_grad_(True) for v in mesh_verts]
+        meshes = Meshes(verts=verts, faces=faces, textures=tex)
+        shader = shader_cls(cameras=cameras, lights=lights, materials=materials, blend_params=R.BlendParams(sigma=sigma))
+        images = R.MeshRenderer(R.MeshRasterizer(cameras, settings), shader)(meshes)
+        grads = torch.autograd.grad((images * torch.linspace(0, 1, images.numel()).view_as(images)).sum(), verts)
+        results.append((images.detach(), grads))
+    (img_fast, g_fast), (img_slow, g_slow) = results
+    assert (img_slow[..., 3] > 0).any()
+    torch.testing.assert_close(img_fast, img_slow, atol=2e-6, rtol=1e-5)
+    for a, b in zip(g_fast, g_slow):
+        torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-3)
