@@ -37,6 +37,7 @@ from core.renderer import (  # noqa: E402
     MeshRasterizer,
     MeshRenderer,
     RasterizationSettings,
+    SoftPhongShader,
     SoftSilhouetteShader,
     look_at_view_transform,
 )
@@ -45,12 +46,15 @@ SIGMA = 1e-4
 
 
 def _renderer(image_size: int, shader: str, k: int, cameras, device: str) -> MeshRenderer:
+    blend = BlendParams(sigma=SIGMA, gamma=1e-4)
+    soft_settings = RasterizationSettings(
+        image_size=image_size, blur_radius=math.log(1.0 / 1e-4 - 1.0) * SIGMA, faces_per_pixel=k
+    )
     if shader == "silhouette":
-        blend = BlendParams(sigma=SIGMA, gamma=1e-4)
-        settings = RasterizationSettings(
-            image_size=image_size, blur_radius=math.log(1.0 / 1e-4 - 1.0) * SIGMA, faces_per_pixel=k
-        )
-        return MeshRenderer(MeshRasterizer(cameras, settings), SoftSilhouetteShader(blend_params=blend))
+        return MeshRenderer(MeshRasterizer(cameras, soft_settings), SoftSilhouetteShader(blend_params=blend))
+    if shader == "softphong":
+        phong = SoftPhongShader(device=device, cameras=cameras, lights=default_lights(device), blend_params=blend)
+        return MeshRenderer(MeshRasterizer(cameras, soft_settings), phong)
     settings = RasterizationSettings(image_size=image_size, blur_radius=0.0, faces_per_pixel=k)
     return MeshRenderer(
         MeshRasterizer(cameras, settings), HardPhongShader(device=device, cameras=cameras, lights=default_lights(device))
@@ -89,6 +93,7 @@ def make_cases(device: str) -> Dict[str, Callable[[], tuple]]:
         "ico_sphere(6) 512² hard Phong": sphere6(512),
         "20× ico_sphere(4) 128² silhouette K=50": sphere4_views(20),
         "cow 1024² hard Phong K=1": cow_case(1024, "phong", 1),
+        "cow 128² soft Phong K=50": cow_case(128, "softphong", 50),
         # Rows matching the PyTorch3D CPU timings quoted in the core renderer issue.
         "ico_sphere(6) 256² hard Phong": sphere6(256),
         "1× ico_sphere(4) 128² silhouette K=50": sphere4_views(1),
