@@ -74,9 +74,22 @@ class CamerasBase(TensorProperties):
             raise ValueError(f"{type(self).__name__}: T must have shape (N, 3); got {tuple(T.shape)}")
 
     # ----- per-class pieces -----
-    def get_projection_transform(self, **kwargs: Any) -> Transform3d:
-        """View → camera projection space (NDC or screen); keywords override stored intrinsics."""
+    # Camera attributes that compute_projection_matrix takes, in order; each may be overridden per call.
+    _projection_args: Tuple[str, ...] = ()
+
+    def compute_projection_matrix(self, *args: Any) -> torch.Tensor:
+        """The (N, 4, 4) calibration matrix K (column-vector convention) from `_projection_args`."""
         raise NotImplementedError()
+
+    def get_projection_transform(self, **kwargs: Any) -> Transform3d:
+        """View → camera projection space (NDC or screen); the keyword K, or any of
+        `_projection_args`, overrides the camera's own."""
+        K = kwargs.get("K", self.K)
+        if K is not None:
+            _check_K(K, self._N)
+        else:
+            K = self.compute_projection_matrix(*(kwargs.get(name, getattr(self, name)) for name in self._projection_args))
+        return Transform3d(matrix=K.transpose(1, 2).contiguous(), device=self.device)
 
     def unproject_points(self, xy_depth: torch.Tensor, **kwargs: Any) -> torch.Tensor:
         """Camera projection space (xy plus depth) → world (or view) coordinates."""
@@ -102,6 +115,12 @@ class CamerasBase(TensorProperties):
         self.R = R
         self.T = T
         return get_world_to_view_transform(R=R, T=T)
+
+    def _to_projection_space(self, world_coordinates: bool, **kwargs: Any) -> Transform3d:
+        """World (or view, when not world_coordinates) → camera projection space."""
+        if world_coordinates:
+            return self.get_full_projection_transform(**kwargs)
+        return self.get_projection_transform(**kwargs)
 
     def get_full_projection_transform(self, **kwargs: Any) -> Transform3d:
         """World → camera projection space: world→view composed with the projection."""
@@ -199,28 +218,14 @@ class CamerasBase(TensorProperties):
 # ---------------------------------------------------------------------------------------------
 
 
-class _FoVProjection:
-    """get_projection_transform for cameras whose matrix K comes from compute_projection_matrix."""
-
-    _projection_args: Tuple[str, ...] = ()
-
-    def get_projection_transform(self, **kwargs: Any) -> Transform3d:
-        """View → NDC; the keyword K, or any of `_projection_args`, overrides the camera's own."""
-        K = kwargs.get("K", self.K)
-        if K is not None:
-            _check_K(K, self._N)
-        else:
-            K = self.compute_projection_matrix(*(kwargs.get(name, getattr(self, name)) for name in self._projection_args))
-        return Transform3d(matrix=K.transpose(1, 2).contiguous(), device=self.device)
+class _FoVUnprojection:
+    """unproject_points for the FoV cameras, whose projection stores a scaled depth as z."""
 
     def unproject_points(
         self, xy_depth: torch.Tensor, world_coordinates: bool = True, scaled_depth_input: bool = False, **kwargs: Any
     ) -> torch.Tensor:
         """NDC xy plus depth → world (or view) points; depth is view z unless scaled_depth_input."""
-        if world_coordinates:
-            to_ndc = self.get_full_projection_transform(**kwargs)
-        else:
-            to_ndc = self.get_projection_transform(**kwargs)
+        to_ndc = self._to_projection_space(world_coordinates, **kwargs)
         if scaled_depth_input:
             xy_sdepth = xy_depth
         else:
@@ -231,7 +236,7 @@ class _FoVProjection:
         return to_ndc.inverse().transform_points(xy_sdepth)
 
 
-class FoVPerspectiveCameras(_FoVProjection, CamerasBase):
+class FoVPerspectiveCameras(_FoVUnprojection, CamerasBase):
     """Perspective cameras given by a vertical field of view, znear/zfar and pixel aspect ratio.
 
     Projection (column-vector form, transposed for row vectors):
@@ -281,7 +286,6 @@ class FoVPerspectiveCameras(_FoVProjection, CamerasBase):
         K[:, 2, 3] = -(zfar * znear) / (zfar - znear)
         return K
 
-    # Camera attributes that compute_projection_matrix takes, in order; each may be overridden per call.
     _projection_args = ("znear", "zfar", "fov", "aspect_ratio", "degrees")
 
     @staticmethod
@@ -296,7 +300,7 @@ class FoVPerspectiveCameras(_FoVProjection, CamerasBase):
         return True
 
 
-class FoVOrthographicCameras(_FoVProjection, CamerasBase):
+class FoVOrthographicCameras(_FoVUnprojection, CamerasBase):
     """Orthographic cameras given by the frustum box (min/max x, y), znear/zfar and scale_xyz.
 
     x_ndc = 2/(max_x − min_x)·s_x·x − (max_x + min_x)/(max_x − min_x), likewise y;
@@ -401,29 +405,19 @@ class _SfMCameras(CamerasBase):
         if self.principal_point.ndim != 2 or self.principal_point.shape[1] != 2:
             raise ValueError(f"principal_point must have shape (N, 2); got {tuple(self.principal_point.shape)}")
 
-    def get_projection_transform(self, **kwargs: Any) -> Transform3d:
-        """View → camera projection space; keywords K, focal_length, principal_point override."""
-        K = kwargs.get("K", self.K)
-        if K is not None:
-            _check_K(K, self._N)
-        else:
-            K = _get_sfm_calibration_matrix(
-                self._N,
-                self.device,
-                kwargs.get("focal_length", self.focal_length),
-                kwargs.get("principal_point", self.principal_point),
-                orthographic=self._orthographic,
-            )
-        return Transform3d(matrix=K.transpose(1, 2).contiguous(), device=self.device)
+    _projection_args = ("focal_length", "principal_point")
+
+    def compute_projection_matrix(self, focal_length: torch.Tensor, principal_point: torch.Tensor) -> torch.Tensor:
+        """The (N, 4, 4) calibration matrix K from focal lengths and principal points."""
+        return _get_sfm_calibration_matrix(
+            self._N, self.device, focal_length, principal_point, orthographic=self._orthographic
+        )
 
     def unproject_points(
         self, xy_depth: torch.Tensor, world_coordinates: bool = True, from_ndc: bool = False, **kwargs: Any
     ) -> torch.Tensor:
         """Projection-space xy plus view depth → world (or view) points; from_ndc: xy is in NDC."""
-        if world_coordinates:
-            to_camera = self.get_full_projection_transform(**kwargs)
-        else:
-            to_camera = self.get_projection_transform(**kwargs)
+        to_camera = self._to_projection_space(world_coordinates, **kwargs)
         if from_ndc:
             to_camera = to_camera.compose(self.get_ndc_camera_transform())
         if not self._orthographic:  # the projection stores 1/Z as z
