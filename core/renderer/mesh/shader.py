@@ -79,13 +79,8 @@ def _shade_sparse(sparse: SparseFragments, entries: torch.Tensor, shading, meshe
 
 def _phong_sparse(sparse: SparseFragments, entries: torch.Tensor, meshes, lights, cameras, materials) -> torch.Tensor:
     """Phong colours (len(entries), 3) of the chosen slots; the packed path where it applies."""
-    if entries.numel() == 0:
-        return sparse.zbuf.new_zeros(0, 3)
-    if not supports_packed_phong(lights):
-        compact, flat = _compact(sparse, entries)
-        texels = meshes.sample_textures(compact)
-        colors = phong_shading(meshes=meshes, fragments=compact, texels=texels, lights=lights, cameras=cameras, materials=materials)
-        return colors.reshape(-1, colors.shape[-1])[flat]
+    if entries.numel() == 0 or not supports_packed_phong(lights):
+        return _shade_sparse(sparse, entries, _phong, meshes, lights, cameras, materials)
     n, h, w, _ = sparse.shape
     face, bary = sparse.face.index_select(0, entries), sparse.bary.index_select(0, entries)
     if type(meshes.textures) is TexturesVertex:  # vertex colours: interpolate them like positions
@@ -99,6 +94,13 @@ def _phong_sparse(sparse: SparseFragments, entries: torch.Tensor, meshes, lights
     return packed_phong_colors(meshes, face, bary, image, texels, lights, cameras, materials)
 
 
+def _phong(meshes, fragments, lights, cameras, materials) -> torch.Tensor:
+    return phong_shading(
+        meshes=meshes, fragments=fragments, texels=meshes.sample_textures(fragments),
+        lights=lights, cameras=cameras, materials=materials,
+    )
+
+
 def _gouraud(meshes, fragments, lights, cameras, materials) -> torch.Tensor:
     return gouraud_shading(meshes=meshes, fragments=fragments, lights=lights, cameras=cameras, materials=materials)
 
@@ -110,9 +112,8 @@ def _flat(meshes, fragments, lights, cameras, materials) -> torch.Tensor:
     )
 
 
-def _check_fragments(fragments: Fragments, meshes) -> None:
+def _check_fragments(sparse: SparseFragments, meshes) -> None:
     """ValueError when fragments do not belong to these meshes (batch size, face indices)."""
-    sparse = sparse_fragments(fragments)
     if sparse.shape[0] != len(meshes):
         raise ValueError(f"fragments hold {sparse.shape[0]} images but {len(meshes)} meshes were given")
     num_faces = meshes.faces_packed().shape[0]
@@ -148,8 +149,10 @@ class ShaderBase(torch.nn.Module):
         return self
 
     def _inputs(self, meshes, kwargs, fragments: Fragments):
-        """(cameras, lights, materials, blend_params) for this call, checked against the batch."""
-        _check_fragments(fragments, meshes)
+        """(sparse fragments, cameras, lights, materials, blend_params) for this call, checked
+        against the batch."""
+        sparse = sparse_fragments(fragments)
+        _check_fragments(sparse, meshes)
         cameras = kwargs.get("cameras", self.cameras)
         if cameras is None:
             raise ValueError(f"{type(self).__name__} needs cameras: pass cameras= to the constructor or the call")
@@ -159,17 +162,15 @@ class ShaderBase(torch.nn.Module):
         _check_batch("cameras", cameras, n)
         _check_batch("lights", lights, n)
         _check_batch("materials", materials, n)
-        return cameras, lights, materials, kwargs.get("blend_params", self.blend_params)
+        return sparse, cameras, lights, materials, kwargs.get("blend_params", self.blend_params)
 
-    def _hard(self, fragments: Fragments, shade, blend_params: BlendParams) -> torch.Tensor:
+    def _hard(self, sparse: SparseFragments, shade, blend_params: BlendParams) -> torch.Tensor:
         """Shade each covered pixel's nearest fragment only; shade(sparse, entries) -> (M, 3)."""
-        sparse = sparse_fragments(fragments)
         nearest = sparse.nearest()
         return _hard_image(shade(sparse, nearest), sparse.pix[nearest], sparse.shape, blend_params)
 
-    def _soft(self, fragments: Fragments, shade, cameras, blend_params: BlendParams, kwargs) -> torch.Tensor:
+    def _soft(self, sparse: SparseFragments, shade, cameras, blend_params: BlendParams, kwargs) -> torch.Tensor:
         """Shade the fragments with a non-zero softmax weight, then SoftRas-blend all of them."""
-        sparse = sparse_fragments(fragments)
         znear = kwargs.get("znear", getattr(cameras, "znear", 1.0))
         zfar = kwargs.get("zfar", getattr(cameras, "zfar", 100.0))
         shaded = softmax_contributors(sparse, blend_params, znear=znear, zfar=zfar)
@@ -182,45 +183,45 @@ class HardPhongShader(ShaderBase):
     """Per-pixel Phong lighting of the nearest face; hard edges."""
 
     def forward(self, fragments: Fragments, meshes, **kwargs) -> torch.Tensor:
-        cameras, lights, materials, blend_params = self._inputs(meshes, kwargs, fragments)
+        sparse, cameras, lights, materials, blend_params = self._inputs(meshes, kwargs, fragments)
         shade = lambda sparse, entries: _phong_sparse(sparse, entries, meshes, lights, cameras, materials)  # noqa: E731
-        return self._hard(fragments, shade, blend_params)
+        return self._hard(sparse, shade, blend_params)
 
 
 class SoftPhongShader(ShaderBase):
     """Per-pixel Phong lighting blended over K faces with SoftRas's softmax (differentiable edges)."""
 
     def forward(self, fragments: Fragments, meshes, **kwargs) -> torch.Tensor:
-        cameras, lights, materials, blend_params = self._inputs(meshes, kwargs, fragments)
+        sparse, cameras, lights, materials, blend_params = self._inputs(meshes, kwargs, fragments)
         shade = lambda sparse, entries: _phong_sparse(sparse, entries, meshes, lights, cameras, materials)  # noqa: E731
-        return self._soft(fragments, shade, cameras, blend_params, kwargs)
+        return self._soft(sparse, shade, cameras, blend_params, kwargs)
 
 
 class HardGouraudShader(ShaderBase):
     """Lighting at the vertices, colours interpolated across the nearest face; hard edges."""
 
     def forward(self, fragments: Fragments, meshes, **kwargs) -> torch.Tensor:
-        cameras, lights, materials, blend_params = self._inputs(meshes, kwargs, fragments)
+        sparse, cameras, lights, materials, blend_params = self._inputs(meshes, kwargs, fragments)
         shade = lambda sparse, entries: _shade_sparse(sparse, entries, _gouraud, meshes, lights, cameras, materials)  # noqa: E731
-        return self._hard(fragments, shade, blend_params)
+        return self._hard(sparse, shade, blend_params)
 
 
 class SoftGouraudShader(ShaderBase):
     """Gouraud shading blended over K faces with SoftRas's softmax."""
 
     def forward(self, fragments: Fragments, meshes, **kwargs) -> torch.Tensor:
-        cameras, lights, materials, blend_params = self._inputs(meshes, kwargs, fragments)
+        sparse, cameras, lights, materials, blend_params = self._inputs(meshes, kwargs, fragments)
         shade = lambda sparse, entries: _shade_sparse(sparse, entries, _gouraud, meshes, lights, cameras, materials)  # noqa: E731
-        return self._soft(fragments, shade, cameras, blend_params, kwargs)
+        return self._soft(sparse, shade, cameras, blend_params, kwargs)
 
 
 class HardFlatShader(ShaderBase):
     """One lighting value per face (face normal at the face centroid); hard edges."""
 
     def forward(self, fragments: Fragments, meshes, **kwargs) -> torch.Tensor:
-        cameras, lights, materials, blend_params = self._inputs(meshes, kwargs, fragments)
+        sparse, cameras, lights, materials, blend_params = self._inputs(meshes, kwargs, fragments)
         shade = lambda sparse, entries: _shade_sparse(sparse, entries, _flat, meshes, lights, cameras, materials)  # noqa: E731
-        return self._hard(fragments, shade, blend_params)
+        return self._hard(sparse, shade, blend_params)
 
 
 class SoftSilhouetteShader(torch.nn.Module):
