@@ -3,10 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-import torch
-
-from core.renderer import PointLights, TexturesUV, TexturesVertex
+from core.io import load_objs_as_meshes
+from core.renderer import PointLights, TexturesVertex
 from core.structures import Meshes
 from core.utils import ico_sphere
 
@@ -14,21 +12,15 @@ COW_OBJ = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "cow_
 
 
 def load_cow(device: str = "cpu") -> Meshes:
-    """The textured cow from ../shared (trimesh splits vertices at UV seams: 3225 verts, 5856 faces)."""
-    import trimesh
-
+    """The textured cow from ../shared as PyTorch3D loads it (2930 verts, 5856 faces, TexturesUV),
+    centred and scaled to the unit sphere as the PyTorch3D tutorials do."""
     if not COW_OBJ.exists():
         raise FileNotFoundError(f"{COW_OBJ} is missing: the benchmarks need the shared/ folder beside the repository")
-    mesh = trimesh.load(COW_OBJ, process=False)
-    verts = torch.tensor(np.asarray(mesh.vertices), dtype=torch.float32, device=device)
-    faces = torch.tensor(np.asarray(mesh.faces), dtype=torch.int64, device=device)
-    uv = torch.tensor(np.asarray(mesh.visual.uv), dtype=torch.float32, device=device)
-    image = np.asarray(mesh.visual.material.image.convert("RGB"), dtype=np.float32) / 255.0
-    tex = TexturesUV(maps=[torch.from_numpy(image).to(device)], faces_uvs=[faces], verts_uvs=[uv])
-    # Centre and scale to the unit sphere, as the PyTorch3D tutorials do.
+    cow = load_objs_as_meshes([COW_OBJ], device=device)
+    verts = cow.verts_packed()
     verts = verts - verts.mean(0)
     verts = verts / verts.norm(dim=1).max()
-    return Meshes(verts=[verts], faces=[faces], textures=tex)
+    return Meshes(verts=[verts], faces=cow.faces_list(), textures=cow.textures)
 
 
 def coloured_sphere(level: int, device: str = "cpu") -> Meshes:

@@ -1,0 +1,28 @@
+"""Mesh file input/output (the only part of core that parses files; trimesh does the parsing).
+
+- `load_mesh(path, device)`: OBJ, PLY, STL, OFF, GLB, glTF → `Meshes` with TexturesUV or
+  TexturesVertex where the file has them;
+- `load_objs_as_meshes(files, ...)`: PyTorch3D's batch OBJ loader (PyTorch3D vertex indexing);
+- `save_obj`, `save_ply`: PyTorch3D's writers plus vertex colours; `save_mesh(path, meshes)`
+  picks the format from the extension.
+Every save is atomic (temporary file, fsync, rename). Bad files raise MeshLoadError, bad data or
+destinations MeshSaveError; both are ValueErrors whose message names the file and the problem.
+"""
+from .errors import MeshLoadError, MeshSaveError
+from .formats import LOAD_FORMATS, SAVE_FORMATS
+from .load import load_mesh, load_objs_as_meshes
+from .obj import save_obj
+from .ply import save_ply
+from .save import save_mesh
+
+__all__ = [
+    "LOAD_FORMATS",
+    "SAVE_FORMATS",
+    "MeshLoadError",
+    "MeshSaveError",
+    "load_mesh",
+    "load_objs_as_meshes",
+    "save_mesh",
+    "save_obj",
+    "save_ply",
+]

@@ -1,0 +1,105 @@
+"""Loading mesh files into `Meshes`: `load_mesh` for any supported format and PyTorch3D's
+`load_objs_as_meshes` for batches of OBJ files.
+
+OBJ vertices follow PyTorch3D's indexing: one vertex per position, with texture coordinates
+per face corner (`faces_uvs`), so the cow keeps its 2930 `v` entries instead of trimesh's 3225
+seam-split copies. This is done by welding trimesh's split vertices that share a position, in
+order of first appearance. It differs from PyTorch3D only for unusual files: `v` entries that
+no face uses are dropped, and distinct `v` entries at the same position become one vertex.
+STL triangle soups are welded the same way; the other formats keep their vertices as stored.
+
+A multi-material OBJ or multi-part glTF scene is merged into one mesh (see core.io.merge):
+unlike PyTorch3D, which maps every face to the first material's image, each part keeps its own
+image in a combined atlas. Faces of a multi-material OBJ come grouped by material.
+"""
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+from typing import Optional, Sequence, Union
+
+from ..renderer.utils import Device
+from ..structures import Meshes, join_meshes_as_batch
+from .errors import MeshLoadError
+from .formats import LOAD_FORMATS, extension
+from .merge import merge_parts
+from .mesh_data import MeshData
+from .topology import weld_vertices
+from .trimesh_read import read_parts
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+# Formats whose vertices trimesh splits (OBJ at uv / normal seams, STL at every corner).
+_WELDED_FORMATS = (".obj", ".stl")
+
+
+def _checked_path(path: PathLike, formats: Sequence[str]) -> Path:
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"expected a file path (str or os.PathLike); got {type(path).__name__}")
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(errno.ENOENT, "mesh file not found", str(path))
+    if path.is_dir():
+        raise MeshLoadError(f"{path}: is a folder, not a mesh file")
+    if extension(path) not in formats:
+        shown = repr(extension(path)) if extension(path) else "no extension"
+        raise MeshLoadError(f"{path}: unsupported mesh format ({shown}); supported: {', '.join(formats)}")
+    return path
+
+
+def read_mesh_data(path: PathLike, formats: Sequence[str] = LOAD_FORMATS) -> MeshData:
+    """The mesh in a file as validated numpy arrays (parts merged, OBJ/STL vertices welded)."""
+    path = _checked_path(path, formats)
+    data = merge_parts(read_parts(path))
+    if extension(path) in _WELDED_FORMATS:
+        data = weld_vertices(data)
+    data.validate(str(path), MeshLoadError)
+    return data
+
+
+def load_mesh(path: PathLike, device: Device = "cpu") -> Meshes:
+    """Load an OBJ, PLY, STL, OFF, GLB or glTF file as a batch of one mesh on `device`.
+
+    Textures: a UV-mapped image becomes TexturesUV (maps (1, H, W, 3) in [0, 1], uv origin at
+    the bottom-left); vertex colours, face colours (averaged onto vertices) and plain material
+    colours become TexturesVertex; otherwise `textures` is None. Raises FileNotFoundError for a
+    missing file and MeshLoadError (a ValueError) for anything else that is not a usable mesh.
+    """
+    return read_mesh_data(path).to_meshes(device)
+
+
+def load_objs_as_meshes(
+    files: Sequence[PathLike],
+    device: Optional[Device] = None,
+    load_textures: bool = True,
+    create_texture_atlas: bool = False,
+    texture_atlas_size: int = 4,
+    texture_wrap: Optional[str] = "repeat",
+) -> Meshes:
+    """Load OBJ files as one batch (PyTorch3D 0.7.9's function; see the module notes).
+
+    Each mesh gets TexturesUV from its MTL's map_Kd image when it has one; `load_textures=False`
+    gives meshes without textures. Beyond PyTorch3D, `v x y z r g b` colours and plain Kd
+    material colours become TexturesVertex instead of no textures. `texture_atlas_size` and
+    `texture_wrap` only matter for `create_texture_atlas=True`, which needs TexturesAtlas and is
+    not supported. `device=None` means the CPU. Files must be paths (not open file objects).
+    """
+    if isinstance(files, (str, os.PathLike)):
+        raise TypeError("files must be a list of paths; wrap a single path in a list")
+    if texture_wrap is not None and texture_wrap not in ("repeat", "clamp"):
+        raise ValueError(f"texture_wrap must be one of ['repeat', 'clamp'] or None, got {texture_wrap!r}")
+    if create_texture_atlas:
+        raise NotImplementedError(
+            "create_texture_atlas=True needs TexturesAtlas, which core does not provide; "
+            "use the default TexturesUV (create_texture_atlas=False)"
+        )
+    files = list(files)
+    if not files:
+        raise ValueError("load_objs_as_meshes needs at least one file")
+    device = "cpu" if device is None else device
+    meshes = []
+    for f in files:
+        data = read_mesh_data(f, formats=(".obj",))
+        meshes.append((data if load_textures else data.without_appearance()).to_meshes(device))
+    return meshes[0] if len(meshes) == 1 else join_meshes_as_batch(meshes)

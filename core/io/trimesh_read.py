@@ -1,0 +1,125 @@
+"""Parse a mesh file with trimesh and turn what it finds into `MeshData` parts.
+
+Every exception trimesh raises is turned into a MeshLoadError naming the file. A scene's parts
+come back with their node transforms applied (trimesh's `Scene.dump`). Appearance per part:
+- a texture image with per-vertex uvs (OBJ map_Kd, glTF baseColorTexture times
+  baseColorFactor) becomes a UV texture;
+- a material without usable image becomes its uniform colour (OBJ Kd, glTF baseColorFactor,
+  white when a glTF material gives none); uvs without any material give no colour;
+- vertex colours stay vertex colours; face colours are averaged onto the vertices (trimesh's
+  conversion);
+- anything else: no colour.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, List, Optional
+
+import numpy as np
+import trimesh
+from trimesh.visual.material import PBRMaterial, SimpleMaterial, color_image
+
+from .errors import MeshLoadError
+from .formats import extension
+from .mesh_data import MeshData, UVTexture, check_geometry
+
+
+def read_parts(path: Path) -> List[MeshData]:
+    """The triangle meshes in the file at `path` (one per scene instance), in scene order."""
+    fmt = extension(path)[1:].upper()
+    try:
+        loaded = trimesh.load(str(path), process=False)
+    except Exception as exc:  # trimesh raises anything from IndexError to NameError on bad input
+        raise MeshLoadError(f"{path}: not a readable {fmt} file ({_describe(exc)})") from None
+    geometries = list(loaded.geometry.values()) if isinstance(loaded, trimesh.Scene) else [loaded]
+    for geometry in geometries:
+        if isinstance(geometry, trimesh.Trimesh):
+            check_geometry(np.asarray(geometry.vertices), np.asarray(geometry.faces), str(path), MeshLoadError)
+    try:
+        instances = loaded.dump() if isinstance(loaded, trimesh.Scene) else [loaded]
+    except Exception as exc:
+        raise MeshLoadError(f"{path}: could not place the scene's parts ({_describe(exc)})") from None
+    meshes = [g for g in instances if isinstance(g, trimesh.Trimesh) and len(g.faces) > 0]
+    if not meshes:
+        raise MeshLoadError(f"{path}: {_why_no_mesh(instances, fmt)}")
+    return [_part_data(mesh) for mesh in meshes]
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _why_no_mesh(instances: List[Any], fmt: str) -> str:
+    """A user-facing explanation for a file that parsed but holds no triangles."""
+    num_points = sum(len(g.vertices) for g in instances if hasattr(g, "vertices"))
+    if not instances:
+        return f"contains no geometry (an empty scene, or not a {fmt} mesh file)"
+    if num_points and all(isinstance(g, (trimesh.Trimesh, trimesh.PointCloud)) for g in instances):
+        return f"has {num_points} vertices but no faces: a point cloud, not a triangle mesh"
+    kinds = sorted({type(g).__name__ for g in instances})
+    return f"contains no triangle faces (found only {', '.join(kinds)})"
+
+
+def _part_data(mesh: trimesh.Trimesh) -> MeshData:
+    verts = np.asarray(mesh.vertices, dtype=np.float64)
+    faces = np.asarray(mesh.faces, dtype=np.int64)
+    visual = mesh.visual
+    if isinstance(visual, trimesh.visual.TextureVisuals):
+        return _textured_part(verts, faces, visual)
+    if isinstance(visual, trimesh.visual.ColorVisuals) and visual.kind in ("vertex", "face"):
+        colors = np.asarray(visual.vertex_colors)[:, :3].astype(np.float32) / 255.0
+        return MeshData(verts, faces, verts_colors=colors)
+    return MeshData(verts, faces)
+
+
+def _textured_part(verts: np.ndarray, faces: np.ndarray, visual: trimesh.visual.TextureVisuals) -> MeshData:
+    material = visual.material
+    if _is_placeholder(material):
+        return MeshData(verts, faces)
+    image = _material_image(material)
+    uv = None if visual.uv is None else np.asarray(visual.uv, dtype=np.float64)
+    if image is not None and uv is not None and uv.shape == (len(verts), 2):
+        pixels = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
+        factor = _base_color_factor(material)
+        if factor is not None:
+            pixels = pixels * factor
+        return MeshData(verts, faces, uv_texture=UVTexture(image=pixels, verts_uvs=uv, faces_uvs=faces.copy()))
+    color = _material_color(material)
+    if color is None:
+        return MeshData(verts, faces)
+    return MeshData(verts, faces, verts_colors=np.tile(color, (len(verts), 1)))
+
+
+def _material_image(material: Any) -> Optional[Any]:
+    """The PIL image that colours the surface, if any."""
+    if isinstance(material, PBRMaterial):
+        return material.baseColorTexture
+    if isinstance(material, SimpleMaterial):
+        return material.image
+    return None
+
+
+def _is_placeholder(material: Any) -> bool:
+    """Whether trimesh made this material up (uvs without a loaded material get a grey 2x2 image)."""
+    image = _material_image(material)
+    return isinstance(material, SimpleMaterial) and image is not None and np.array_equal(
+        np.asarray(image), np.asarray(color_image())
+    )
+
+
+def _base_color_factor(material: Any) -> Optional[np.ndarray]:
+    """A glTF material's RGB baseColorFactor in [0, 1] (trimesh stores it as uint8), if set."""
+    if isinstance(material, PBRMaterial) and material.baseColorFactor is not None:
+        return np.asarray(material.baseColorFactor, dtype=np.float32)[:3] / 255.0
+    return None
+
+
+def _material_color(material: Any) -> Optional[np.ndarray]:
+    """The uniform RGB colour of a material without a usable image."""
+    if isinstance(material, PBRMaterial):
+        factor = _base_color_factor(material)
+        return np.ones(3, dtype=np.float32) if factor is None else factor
+    if isinstance(material, SimpleMaterial):
+        return np.asarray(material.main_color, dtype=np.float32)[:3] / 255.0
+    return None
