@@ -42,7 +42,10 @@ def read_parts(path: Path) -> List[MeshData]:
     meshes = [g for g in instances if isinstance(g, trimesh.Trimesh) and len(g.faces) > 0]
     if not meshes:
         raise MeshLoadError(f"{path}: {_why_no_mesh(instances, fmt)}")
-    return [_part_data(mesh) for mesh in meshes]
+    try:
+        return [_part_data(mesh) for mesh in meshes]
+    except Exception as exc:  # malformed colours or materials surface only when trimesh converts them
+        raise MeshLoadError(f"{path}: could not read the colours or texture ({_describe(exc)})") from None
 
 
 def _describe(exc: BaseException) -> str:
