@@ -28,6 +28,7 @@ _TENSOR_ATTRS = (
     "_verts_normals_packed", "_faces_normals_packed", "_faces_areas_packed",
     "_edges_packed", "_edges_packed_to_mesh_idx", "_num_edges_per_mesh",
     "_mesh_to_edges_packed_first_idx", "_faces_packed_to_edges_packed", "valid",
+    "_laplacian_packed",
 )
 _TENSOR_LIST_ATTRS = ("_verts_list", "_faces_list")
 
@@ -113,6 +114,7 @@ class Meshes:
         self._num_edges_per_mesh: Optional[torch.Tensor] = None
         self._mesh_to_edges_packed_first_idx: Optional[torch.Tensor] = None
         self._faces_packed_to_edges_packed: Optional[torch.Tensor] = None
+        self._laplacian_packed: Optional[torch.Tensor] = None
 
     def _init_from_lists(self, verts: List[torch.Tensor], faces: List[torch.Tensor]) -> None:
         if len(verts) != len(faces):
@@ -461,6 +463,23 @@ class Meshes:
         """(sum F_n, 3) for each face, the packed index of the edge opposite each of its vertices."""
         self._compute_edges()
         return self._faces_packed_to_edges_packed
+
+    # ------------------------------------------------------------------ laplacian
+    def laplacian_packed(self) -> torch.Tensor:
+        """(sum V_n, sum V_n) sparse uniform Laplacian of the packed verts (core.ops.laplacian).
+
+        L[i, i] = -1 and L[i, j] = 1 / deg(i) for each edge (i, j); it depends on the topology
+        only, so it is built once (in the verts' dtype). Empty meshes give a (0, 0) matrix.
+        """
+        if self._laplacian_packed is None:
+            from core.ops.laplacian_matrices import laplacian  # local: core.ops sits above core.structures
+
+            if self.isempty():
+                empty = torch.zeros((0, 0), dtype=self._verts_packed.dtype, device=self.device)
+                self._laplacian_packed = empty.to_sparse()
+            else:
+                self._laplacian_packed = laplacian(self._verts_packed.detach(), self.edges_packed())
+        return self._laplacian_packed
 
     # ------------------------------------------------------------------ modifying verts
     def _replace_verts_packed(self, new_packed: torch.Tensor, keep_given_normals: bool) -> None:
