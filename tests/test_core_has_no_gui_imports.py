@@ -1,7 +1,8 @@
-"""``core`` is a plain library: importing any of it must not pull in Qt, vispy or trimesh.
+"""``core`` is a plain library: importing any of it must not pull in Qt or vispy, and only
+``core.io`` (file parsing) may load trimesh. The command line (``cli``) never loads Qt either.
 
-Two independent checks: a runtime one (import every module of ``core`` in a fresh interpreter
-and look at ``sys.modules``) and a static one (import-linter's contract in pyproject.toml).
+Two independent checks: a runtime one (import modules in a fresh interpreter and look at
+``sys.modules``) and a static one (import-linter's contracts in pyproject.toml).
 """
 
 from __future__ import annotations
@@ -15,47 +16,61 @@ import pytest
 
 from tests.shared_data import REPO_ROOT, in_ci
 
-FORBIDDEN_TOP_LEVEL = ("PySide6", "shiboken6", "vispy", "trimesh", "viewer")
+FORBIDDEN_TOP_LEVEL = ("PySide6", "shiboken6", "vispy", "viewer")
+# Everything in core but core.io must also stay free of trimesh.
+FORBIDDEN_OUTSIDE_IO = FORBIDDEN_TOP_LEVEL + ("trimesh",)
 
 # Runs in a fresh interpreter so that nothing the test session imported can hide a leak.
-_IMPORT_ALL_CORE = r"""
-import importlib, json, pkgutil, sys
-forbidden = json.loads(sys.argv[1])
-failed = {}
-import core
-imported = ["core"]
-def onerror(name):
-    failed[name] = repr(sys.exc_info()[1])
-for info in pkgutil.walk_packages(core.__path__, "core.", onerror=onerror):
+# Modules are found from the file tree (pkgutil.walk_packages would import skipped packages).
+_IMPORT_ALL = r"""
+import importlib, json, pathlib, sys
+package, skip, forbidden = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
+names = []
+for path in sorted(pathlib.Path(package).rglob("*.py")):
+    parts = list(path.with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    names.append(".".join(parts))
+failed, imported = {}, []
+for name in names:
+    if any(name == s or name.startswith(s + ".") for s in skip):
+        continue
     try:
-        importlib.import_module(info.name)
-        imported.append(info.name)
+        importlib.import_module(name)
+        imported.append(name)
     except Exception as exc:
-        failed[info.name] = repr(exc)
+        failed[name] = repr(exc)
 leaked = sorted({m.split(".")[0] for m in sys.modules} & set(forbidden))
 print(json.dumps({"imported": imported, "failed": failed, "leaked": leaked}))
 """
 
 
-def _import_all_core() -> dict:
+def _import_all(package: str, skip: tuple, forbidden: tuple) -> dict:
     proc = subprocess.run(
-        [sys.executable, "-c", _IMPORT_ALL_CORE, json.dumps(FORBIDDEN_TOP_LEVEL)],
+        [sys.executable, "-c", _IMPORT_ALL, package, json.dumps(skip), json.dumps(forbidden)],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
         timeout=300,
     )
-    assert proc.returncode == 0, f"importing core failed:\n{proc.stderr}"
+    assert proc.returncode == 0, f"importing {package} failed:\n{proc.stderr}"
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def test_importing_every_core_module_loads_no_gui_modules() -> None:
-    result = _import_all_core()
-    assert len(result["imported"]) > 1, "found no modules under core/"
-    assert not result["leaked"], (
-        f"importing core pulled in GUI/mesh-loading modules: {result['leaked']}"
-    )
-    assert not result["failed"], f"core modules that fail to import: {result['failed']}"
+@pytest.mark.parametrize(
+    "package, skip, forbidden",
+    [
+        ("core", ("core.io",), FORBIDDEN_OUTSIDE_IO),  # everything but file I/O: no trimesh either
+        ("core", (), FORBIDDEN_TOP_LEVEL),  # all of core, file I/O included: no GUI
+        ("cli", (), FORBIDDEN_TOP_LEVEL),  # the command line runs headless
+    ],
+    ids=["core-without-io", "core", "cli"],
+)
+def test_importing_modules_loads_no_forbidden_modules(package, skip, forbidden) -> None:
+    result = _import_all(package, skip, forbidden)
+    assert len(result["imported"]) > 1, f"found no modules under {package}/"
+    assert not result["leaked"], f"importing {package} pulled in forbidden modules: {result['leaked']}"
+    assert not result["failed"], f"modules that fail to import: {result['failed']}"
 
 
 def test_import_linter_contract_lists_the_forbidden_modules() -> None:

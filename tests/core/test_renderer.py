@@ -88,7 +88,9 @@ def test_batch_equals_loop_of_singles():
         for name in batch:
             img_b, frag_b = batch[name]
             img_s, frag_s = single[name]
-            torch.testing.assert_close(img_b[i : i + 1], img_s, rtol=1e-5, atol=1e-6, msg=f"{name} image {i}")
+            # float32 tolerance: SIMD exp/log round differently on a vector's body and tail, so a
+            # batch and a single element can differ in the last bits (seen on AVX-512 machines).
+            torch.testing.assert_close(img_b[i : i + 1], img_s, rtol=1e-5, atol=1e-5, msg=lambda m: f"{name} image {i}: {m}")
             p2f_b = frag_b.pix_to_face[i : i + 1]
             p2f_s = frag_s.pix_to_face
             shifted = torch.where(p2f_s >= 0, p2f_s + offsets[i], -1)

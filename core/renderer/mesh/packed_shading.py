@@ -33,11 +33,11 @@ def _per_fragment(prop: torch.Tensor, image: torch.Tensor) -> Vec:
     return rows[:, 0].expand(image.shape), rows[:, 1].expand(image.shape), rows[:, 2].expand(image.shape)
 
 
-def interpolate_vertex_values(values: torch.Tensor, corners: torch.Tensor, bary: torch.Tensor) -> Vec:
-    """Barycentric interpolation of per-vertex (V, 3) values at fragments whose faces have the
-    vertex indices `corners` (M, 3); returns the three (M,) components."""
-    out = sum(values.index_select(0, corners[:, i]) * bary[:, i : i + 1] for i in range(3))
-    return out[:, 0], out[:, 1], out[:, 2]
+def interpolate_vertex_values(values: torch.Tensor, corners: torch.Tensor, bary: torch.Tensor) -> torch.Tensor:
+    """Barycentric interpolation of per-vertex (V, C) values at fragments whose faces have the
+    vertex indices `corners` (M, 3); returns (M, C). Stack several attributes into one (V, C)
+    table to gather (and, backwards, scatter) them in one pass per corner."""
+    return sum(values.index_select(0, corners[:, i]) * bary[:, i : i + 1] for i in range(3))
 
 
 def _dot(a: Vec, b: Vec) -> torch.Tensor:
@@ -50,9 +50,8 @@ def _normalize(a: Vec) -> Vec:
 
 
 def packed_phong_colors(
-    meshes: Any,
-    face: torch.Tensor,
-    bary: torch.Tensor,
+    points: torch.Tensor,
+    normals: torch.Tensor,
     image: torch.Tensor,
     texels: torch.Tensor,
     lights: Any,
@@ -61,12 +60,11 @@ def packed_phong_colors(
 ) -> torch.Tensor:
     """Phong colours (M, 3) of M fragments.
 
-    face: (M,) packed face index; bary: (M, 3) barycentrics; image: (M,) batch element;
-    texels: (M, 3) surface colours. Lights must satisfy `supports_packed_phong`.
+    points, normals: (M, 3) interpolated world positions and (unnormalised) normals; image: (M,)
+    batch element; texels: (M, 3) surface colours. Lights must satisfy `supports_packed_phong`.
     """
-    corners = meshes.faces_packed().index_select(0, face)
-    points = interpolate_vertex_values(meshes.verts_packed(), corners, bary)
-    normals = _normalize(interpolate_vertex_values(meshes.verts_normals_packed(), corners, bary))
+    points = points.unbind(1)
+    normals = _normalize(normals.unbind(1))
 
     if isinstance(lights, PointLights):
         location = _per_fragment(lights.location, image)

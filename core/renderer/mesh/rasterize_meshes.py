@@ -443,17 +443,18 @@ class _FragmentGeometry(torch.autograd.Function):
         face_verts, pix, face, inside = ctx.saved_tensors
         image_size, perspective_correct, clip = ctx.settings
         table = face_verts.detach().reshape(-1, 9).t().contiguous()  # (9, F): one row per coordinate
-        grad = torch.zeros_like(table)
+        grad = torch.zeros(table.shape[1], 9, dtype=table.dtype, device=table.device)
         for start in range(0, face.numel(), _CHUNK_PAIRS):
             part = slice(start, start + _CHUNK_PAIRS)
             f = face[part]
             px, py = _pixel_xy(pix[part], image_size, table.dtype)
             v = tuple(row.index_select(0, f) for row in table)
+            pair_grad = torch.zeros(f.numel(), 9, dtype=table.dtype, device=table.device)
             if grad_dists is not None:
                 signed = grad_dists[part] * (1 - 2 * inside[part].to(grad_dists.dtype))
                 _, edge, t = nearest_edge(px, py, v)
-                for row, g in zip((0, 1, 3, 4, 6, 7), _distance_backward(px, py, v, edge, t, signed)):
-                    grad[row].scatter_add_(0, f, g)
+                for col, g in zip((0, 1, 3, 4, 6, 7), _distance_backward(px, py, v, edge, t, signed)):
+                    pair_grad[:, col] += g
             if grad_bary is not None or grad_z is not None:
                 leaves = tuple(c.requires_grad_(True) for c in v)
                 outputs, grads = [], []
@@ -465,10 +466,11 @@ class _FragmentGeometry(torch.autograd.Function):
                 if grad_z is not None:
                     outputs.append(z)
                     grads.append(grad_z[part])
-                for row, g in enumerate(torch.autograd.grad(outputs, leaves, grads, allow_unused=True)):
+                for col, g in enumerate(torch.autograd.grad(outputs, leaves, grads, allow_unused=True)):
                     if g is not None:
-                        grad[row].scatter_add_(0, f, g)
-        return (grad.t().reshape(face_verts.shape),) + (None,) * 11
+                        pair_grad[:, col] += g
+            grad.index_add_(0, f, pair_grad)  # one scatter of 9 values per pair
+        return (grad.reshape(face_verts.shape),) + (None,) * 11
 
 
 def rasterize_meshes(

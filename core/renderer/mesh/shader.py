@@ -83,15 +83,20 @@ def _phong_sparse(sparse: SparseFragments, entries: torch.Tensor, meshes, lights
         return _shade_sparse(sparse, entries, _phong, meshes, lights, cameras, materials)
     n, h, w, _ = sparse.shape
     face, bary = sparse.face.index_select(0, entries), sparse.bary.index_select(0, entries)
-    if type(meshes.textures) is TexturesVertex:  # vertex colours: interpolate them like positions
-        corners = meshes.faces_packed().index_select(0, face)
-        texels = torch.stack(interpolate_vertex_values(meshes.textures.verts_features_packed(), corners, bary), dim=1)
+    corners = meshes.faces_packed().index_select(0, face)
+    columns = [meshes.verts_packed(), meshes.verts_normals_packed()]
+    vertex_colors = type(meshes.textures) is TexturesVertex
+    if vertex_colors:  # interpolate colours together with positions and normals
+        columns.append(meshes.textures.verts_features_packed())
+    values = interpolate_vertex_values(torch.cat(columns, dim=1), corners, bary)
+    if vertex_colors:
+        texels = values[:, 6:]
     else:
         compact, flat = _compact(sparse, entries)
         texels = meshes.sample_textures(compact)
         texels = texels.reshape(-1, texels.shape[-1]).index_select(0, flat)
     image = sparse.pix.index_select(0, entries) // (h * w)
-    return packed_phong_colors(meshes, face, bary, image, texels, lights, cameras, materials)
+    return packed_phong_colors(values[:, 0:3], values[:, 3:6], image, texels, lights, cameras, materials)
 
 
 def _phong(meshes, fragments, lights, cameras, materials) -> torch.Tensor:

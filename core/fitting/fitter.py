@@ -1,0 +1,208 @@
+"""`Fitter`: deform a source mesh (and its vertex colours) until its renders match the targets.
+
+One :meth:`Fitter.step` is one iteration of PyTorch3D's "fit a textured mesh" tutorial: render
+the current mesh from a few random target views with a soft rasterizer, compare silhouettes (and
+RGB), add the mesh regularisers (edge length, normal consistency, Laplacian smoothing), and take
+an optimiser step on per-vertex offsets (and colours). The whole run state - parameters,
+optimiser moments, the view sampler's random state and the history - round-trips through
+:meth:`state_dict` / :meth:`load_state_dict`, so a paused run resumes exactly.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Dict, List, Optional
+
+import torch
+
+from core.fitting.config import FIXED_DURING_RUN, LOSS_TERMS, FitConfig
+from core.fitting.targets import Targets
+from core.loss import mesh_edge_loss, mesh_laplacian_smoothing, mesh_normal_consistency
+from core.renderer import (
+    BlendParams,
+    MeshRasterizer,
+    MeshRenderer,
+    RasterizationSettings,
+    SoftPhongShader,
+    SoftSilhouetteShader,
+    TexturesVertex,
+)
+from core.structures import Meshes
+from core.utils import ico_sphere
+
+STATE_VERSION = 1
+# Starting colour of fitted vertex colours (the tutorial's mid grey).
+INITIAL_COLOR = 0.5
+
+
+class Fitter:
+    """Run a fit step by step. Never touches Qt; deterministic for a given seed on CPU."""
+
+    def __init__(self, targets: Targets, config: FitConfig, source: Optional[Meshes] = None) -> None:
+        config.validate()
+        if config.views_per_iteration > targets.num_views:
+            raise ValueError(f"views_per_iteration ({config.views_per_iteration}) exceeds the {targets.num_views} target views")
+        self.config = config
+        self.device = torch.device(config.device)
+        self.targets = targets.to(self.device)
+        if source is None:
+            source = ico_sphere(config.sphere_level, self.device)
+        if len(source) != 1 or source.isempty():
+            raise ValueError("the source must be a single non-empty mesh")
+        self._source = Meshes(verts=[source.verts_packed().detach().to(self.device)],
+                              faces=[source.faces_packed().to(self.device)])
+        verts = self._source.verts_packed()
+        self.deform = torch.zeros_like(verts, requires_grad=True)
+        self.colors = torch.full_like(verts, INITIAL_COLOR, requires_grad=config.fit_colors)
+        params = [self.deform] + ([self.colors] if config.fit_colors else [])
+        if config.optimizer == "sgd":
+            self.optimizer: torch.optim.Optimizer = torch.optim.SGD(params, lr=config.lr, momentum=config.momentum)
+        else:
+            self.optimizer = torch.optim.Adam(params, lr=config.lr)
+        self._generator = torch.Generator().manual_seed(config.seed)
+        self.iteration = 0
+        self.history: List[Dict[str, float]] = []
+        self.last_vertex_grad: Optional[torch.Tensor] = None
+        self._build_renderer()
+
+    # --- settings -----------------------------------------------------------------------------
+    def _uses_rgb(self) -> bool:
+        return self.config.fit_colors and self.config.weights["rgb"] > 0
+
+    def _build_renderer(self) -> None:
+        cfg = self.config
+        settings = RasterizationSettings(image_size=self.targets.image_size, blur_radius=cfg.blur_radius,
+                                         faces_per_pixel=cfg.faces_per_pixel, perspective_correct=False)
+        blend = BlendParams(sigma=cfg.sigma, gamma=cfg.gamma)
+        cameras = self.targets.cameras
+        if self._uses_rgb():
+            shader = SoftPhongShader(device=self.device, cameras=cameras, lights=self.targets.lights, blend_params=blend)
+        else:
+            shader = SoftSilhouetteShader(blend)
+        self._renderer = MeshRenderer(MeshRasterizer(cameras, settings), shader)
+
+    def update_config(self, **changes: Any) -> None:
+        """Change settings between steps (learning rate, momentum, weights, sigma, gamma, K, ...).
+
+        Settings that fix the shape of the run (see ``FIXED_DURING_RUN``) raise ValueError.
+        Takes effect at the next :meth:`step`.
+        """
+        fixed = sorted(set(changes) & set(FIXED_DURING_RUN))
+        if fixed:
+            raise ValueError(f"{fixed} cannot change during a run; start a new fit instead")
+        weights = {**self.config.weights, **changes.pop("weights", {})}
+        candidate = FitConfig.from_dict({**self.config.to_dict(), **changes, "weights": weights})
+        if candidate.views_per_iteration > self.targets.num_views:
+            raise ValueError(f"views_per_iteration ({candidate.views_per_iteration}) exceeds the {self.targets.num_views} target views")
+        self.config = candidate
+        for group in self.optimizer.param_groups:
+            group["lr"] = candidate.lr
+            if "momentum" in group:
+                group["momentum"] = candidate.momentum
+        self._build_renderer()
+
+    def set_learning_rate(self, lr: float) -> None:
+        self.update_config(lr=lr)
+
+    def set_weights(self, **weights: float) -> None:
+        """Set loss weights by term name (silhouette, rgb, edge, normal, laplacian)."""
+        self.update_config(weights=weights)
+
+    # --- the iteration ------------------------------------------------------------------------
+    def _current(self) -> Meshes:
+        mesh = self._source.offset_verts(self.deform)
+        mesh.textures = TexturesVertex(verts_features=self.colors[None])
+        return mesh
+
+    def step(self) -> Dict[str, float]:
+        """Run one iteration; return ``{"iteration", "total", <each loss term>, "seconds"}``."""
+        start = time.perf_counter()
+        cfg = self.config
+        views = torch.randperm(self.targets.num_views, generator=self._generator)[: cfg.views_per_iteration]
+        mesh = self._current()
+        batch = mesh.extend(len(views))
+        views_list = views.tolist()
+        images = self._renderer(batch, cameras=self.targets.cameras[views_list])
+        views_dev = views.to(self.device)
+        terms = {
+            "silhouette": ((images[..., 3] - self.targets.silhouettes[views_dev]) ** 2).mean(),
+            "edge": mesh_edge_loss(mesh),
+            "normal": mesh_normal_consistency(mesh),
+            "laplacian": mesh_laplacian_smoothing(mesh, method="uniform"),
+        }
+        if self._uses_rgb():
+            terms["rgb"] = ((images[..., :3] - self.targets.images[views_dev]) ** 2).mean()
+        total = sum(cfg.weights[name] * value for name, value in terms.items())
+        self.optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        self.last_vertex_grad = self.deform.grad.detach().clone()
+        self.optimizer.step()
+        self.iteration += 1
+        record = {"iteration": self.iteration, "total": float(total.detach())}
+        record.update({name: float(terms[name].detach()) if name in terms else float("nan") for name in LOSS_TERMS})
+        record["seconds"] = time.perf_counter() - start
+        self.history.append(record)
+        return record
+
+    def run(self, iterations: Optional[int] = None) -> List[Dict[str, float]]:
+        """Run ``iterations`` steps (default: until ``config.iterations`` in total)."""
+        count = self.config.iterations - self.iteration if iterations is None else iterations
+        return [self.step() for _ in range(max(0, count))]
+
+    # --- results ------------------------------------------------------------------------------
+    def current_mesh(self) -> Meshes:
+        """The current mesh, detached, with its vertex colours (clamped to [0, 1]) as TexturesVertex.
+
+        Without colour fitting the colours are the constant starting grey.
+        """
+        with torch.no_grad():
+            verts = self._source.verts_packed() + self.deform
+            colors = self.colors.clamp(0.0, 1.0)
+        return Meshes(verts=[verts.detach().clone()], faces=[self._source.faces_packed()],
+                      textures=TexturesVertex(verts_features=[colors.detach().clone()]))
+
+    def state_dict(self) -> Dict[str, Any]:
+        """Everything needed to continue this run exactly (tensors are copies)."""
+        return {
+            "version": STATE_VERSION,
+            "config": self.config.to_dict(),
+            "iteration": self.iteration,
+            "source_verts": self._source.verts_packed().detach().cpu().clone(),
+            "source_faces": self._source.faces_packed().cpu().clone(),
+            "deform": self.deform.detach().cpu().clone(),
+            "colors": self.colors.detach().cpu().clone(),
+            "optimizer": _clone_state(self.optimizer.state_dict()),
+            "generator": self._generator.get_state(),
+            "history": [dict(r) for r in self.history],
+        }
+
+    def load_state_dict(self, state: Dict[str, Any]) -> None:
+        """Restore a :meth:`state_dict`; the next step then equals the one the saved run would take."""
+        if state.get("version") != STATE_VERSION:
+            raise ValueError(f"unsupported fitter state version {state.get('version')!r}")
+        config = FitConfig.from_dict(state["config"])
+        if state["deform"].shape != self.deform.shape or not torch.equal(state["source_faces"], self._source.faces_packed().cpu()):
+            raise ValueError("the saved state is for a different source mesh")
+        if config.fit_colors != self.config.fit_colors or config.optimizer != self.config.optimizer:
+            raise ValueError("the saved state used a different optimizer or colour setting; build the Fitter with its config")
+        self._source = Meshes(verts=[state["source_verts"].to(self.device)], faces=[state["source_faces"].to(self.device)])
+        with torch.no_grad():
+            self.deform.copy_(state["deform"])
+            self.colors.copy_(state["colors"])
+        self.optimizer.load_state_dict(_clone_state(state["optimizer"]))
+        self._generator.set_state(state["generator"])
+        self.iteration = int(state["iteration"])
+        self.history = [dict(r) for r in state["history"]]
+        self.config = config
+        self._build_renderer()
+
+
+def _clone_state(value: Any) -> Any:
+    """Deep copy of an optimizer state dict (tensors cloned), so saved states never alias live ones."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().clone()
+    if isinstance(value, dict):
+        return {k: _clone_state(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clone_state(v) for v in value]
+    return value
