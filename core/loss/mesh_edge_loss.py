@@ -5,10 +5,7 @@ from typing import Any
 
 import torch
 
-
-def empty_loss(meshes: Any) -> torch.Tensor:
-    """PyTorch3D's value for a batch without any non-empty mesh: tensor([0.]) requiring grad."""
-    return torch.tensor([0.0], dtype=torch.float32, device=meshes.device, requires_grad=True)
+from core.loss.empty_batch import empty_loss
 
 
 def mesh_edge_loss(meshes: Any, target_length: float = 0.0) -> torch.Tensor:

@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from core.loss.mesh_edge_loss import empty_loss
+from core.loss.empty_batch import empty_loss
 from core.ops.laplacian_matrices import cot_laplacian
 
 METHODS = ("uniform", "cot", "cotcurv")

@@ -18,7 +18,7 @@ from typing import Any, Tuple
 
 import torch
 
-from core.loss.mesh_edge_loss import empty_loss
+from core.loss.empty_batch import empty_loss
 
 
 def _pairs_by_sorting(edge_of_slot: torch.Tensor, count: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
