@@ -1,0 +1,271 @@
+"""The main window end to end: default scene, files, panes, inspector, undo, persistence."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QMouseEvent
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from tests.viewer.conftest import SMALL, pane_pixels, wait_rendered, write_cube_obj
+
+WHITE = np.array([255, 255, 255], dtype=np.uint8)
+
+
+def _coverage(rgb: np.ndarray) -> float:
+    return float(np.any(rgb != WHITE, axis=-1).mean())
+
+
+def _drop(window, path) -> None:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    actions = Qt.DropAction.CopyAction
+    buttons, modifiers = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    enter = QDragEnterEvent(QPointF(50, 50), actions, mime, buttons, modifiers)
+    QApplication.sendEvent(window, enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(QPointF(50, 50), actions, mime, buttons, modifiers)
+    QApplication.sendEvent(window, drop)
+    assert drop.isAccepted()
+
+
+def _open_and_wait(qtbot, window, path) -> tuple[bool, str]:
+    with qtbot.waitSignal(window.mesh_load_finished, timeout=60_000) as blocker:
+        window.open_mesh(path)
+    return blocker.args[0], blocker.args[1]
+
+
+def test_opens_on_the_default_scene_with_both_panes_non_empty(window) -> None:
+    assert window.windowTitle() == "Default scene (torus) — RasterLab"
+    for pane in ("soft", "hard"):
+        rgb = pane_pixels(window, pane)
+        assert rgb.shape == (SMALL, SMALL, 3)
+        assert 0.1 < _coverage(rgb) < 0.9  # the torus on a white background
+        assert tuple(rgb[0, 0]) == (255, 255, 255)
+        assert re.fullmatch(r"\d+ ms( \(reused\))?", window.panes[pane].time_label.text())
+    # The soft edge differs from the hard one.
+    assert not np.array_equal(pane_pixels(window, "soft"), pane_pixels(window, "hard"))
+    assert window.panes["soft"].shader_combo.currentText() == "Soft Phong"
+
+
+def test_dropping_an_obj_loads_it_and_undo_brings_the_torus_back(qtbot, window, tmp_path) -> None:
+    torus = window.state.mesh
+    before = pane_pixels(window, "hard")
+    cube = write_cube_obj(tmp_path / "cube.obj")
+    with qtbot.waitSignal(window.mesh_load_finished, timeout=60_000) as blocker:
+        _drop(window, cube)
+    assert blocker.args[0], blocker.args[1]
+    assert window.state.mesh.name == "cube.obj" and window.state.mesh.num_faces == 12
+    assert window.windowTitle() == "cube.obj — RasterLab"
+    wait_rendered(qtbot, window)
+    assert not np.array_equal(pane_pixels(window, "hard"), before)
+    assert window.app_settings.recent_files()[0] == cube.resolve()
+    window.history.stack.undo()
+    assert window.state.mesh is torus
+    wait_rendered(qtbot, window)
+    assert np.array_equal(pane_pixels(window, "hard"), before)
+
+
+def test_moving_sigma_changes_the_soft_pane_and_not_the_hard_one(qtbot, window) -> None:
+    soft, hard = pane_pixels(window, "soft"), pane_pixels(window, "hard")
+    control = window.panels["Blend"].controls["blend.sigma"]
+    control.slider.setValue(control.to_slider(2e-3))
+    assert window.state.value("blend.sigma") == pytest.approx(2e-3, rel=0.01)
+    wait_rendered(qtbot, window)
+    assert not np.array_equal(pane_pixels(window, "soft"), soft)
+    assert np.array_equal(pane_pixels(window, "hard"), hard)
+    assert window.last_result.images["hard"].reused
+
+
+def test_faces_per_pixel_sets_the_inspectors_layer_count(qtbot, window) -> None:
+    assert window.inspector.layer_count() == 10
+    control = window.panels["Rasterization"].controls["raster.faces_per_pixel"]
+    control.entry.setText("3")
+    control.entry.editingFinished.emit()
+    wait_rendered(qtbot, window)
+    qtbot.waitUntil(lambda: window.inspector.layer_count() == 3, timeout=10_000)
+    assert window.inspector.layer_spin.maximum() == 2
+    assert window.inspector.layers_label.text() == "of 3 layers"
+    window.inspector.pane_combo.setCurrentIndex(1)  # the hard pane keeps one face per pixel
+    assert window.inspector.layer_count() == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("notes.obj", "this is not a mesh\n", "no geometry"),
+        ("empty.obj", "", "no geometry"),
+        ("nan.obj", "v nan 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n", "NaN"),
+        ("points.xyz", "1 2 3\n", "unsupported"),
+    ],
+)
+def test_a_bad_file_shows_an_error_and_keeps_the_mesh(qtbot, window, tmp_path, name, content, reason) -> None:
+    mesh, shown = window.state.mesh, pane_pixels(window, "soft")
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    ok, message = _open_and_wait(qtbot, window, path)
+    assert not ok
+    assert name in message and reason in message and "current mesh stays loaded" in message
+    assert window.error_banner.isVisible() and window.error_banner.text() == message
+    assert window.state.mesh is mesh and window.history.stack.count() == 0
+    assert np.array_equal(pane_pixels(window, "soft"), shown)
+    window.clear_error()
+    assert not window.error_banner.isVisible()
+
+
+def test_a_missing_file_is_reported(qtbot, window, tmp_path) -> None:
+    ok, message = _open_and_wait(qtbot, window, tmp_path / "gone.obj")
+    assert not ok and "gone.obj" in message
+
+
+def test_save_render_writes_the_pane_and_never_overwrites_silently(window, tmp_path) -> None:
+    out = window.save_render("soft", tmp_path / "soft.png")
+    with Image.open(out) as png:
+        assert np.array_equal(np.asarray(png.convert("RGB")), pane_pixels(window, "soft"))
+    both = window.save_render("both", tmp_path / "both.png")
+    with Image.open(both) as png:
+        rgb = np.asarray(png.convert("RGB"))
+    assert rgb.shape == (SMALL, 2 * SMALL + 4, 3)
+    assert np.array_equal(rgb[:, -SMALL:], pane_pixels(window, "hard"))
+    before = out.read_bytes()
+    with pytest.raises(FileExistsError):
+        window.save_render("hard", out)
+    assert out.read_bytes() == before
+    with pytest.raises(ValueError, match="which"):
+        window.render_image("left")
+
+
+def test_copy_image_puts_both_panes_on_the_clipboard(window) -> None:
+    window.copy_image("both")
+    image = QGuiApplication.clipboard().image()
+    assert (image.width(), image.height()) == (2 * SMALL + 4, SMALL)
+
+
+def test_undo_and_redo_restore_the_images(qtbot, window) -> None:
+    first = pane_pixels(window, "soft")
+    window.history.set_value("blend.gamma", 0.5)
+    wait_rendered(qtbot, window)
+    second = pane_pixels(window, "soft")
+    assert not np.array_equal(first, second)
+    window.history.stack.undo()
+    assert window.state.value("blend.gamma") == 1e-4
+    wait_rendered(qtbot, window)
+    assert np.array_equal(pane_pixels(window, "soft"), first)
+    window.history.stack.redo()
+    wait_rendered(qtbot, window)
+    assert np.array_equal(pane_pixels(window, "soft"), second)
+
+
+def test_a_slider_drag_is_one_undo_step(qtbot, window) -> None:
+    control = window.panels["Blend"].controls["blend.gamma"]
+    slider = control.slider
+    handle = slider.style().subControlRect(
+        slider.style().ComplexControl.CC_Slider, _slider_option(slider), slider.style().SubControl.SC_SliderHandle, slider
+    ).center()
+    QTest.mousePress(slider, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, handle)
+    for dx in (10, 20, 30):
+        QTest.mouseMove(slider, handle + QPoint(dx, 0))
+    QTest.mouseRelease(slider, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, handle + QPoint(30, 0))
+    assert window.state.value("blend.gamma") > 1e-4
+    assert window.history.stack.count() == 1
+    window.history.stack.undo()
+    assert window.state.value("blend.gamma") == 1e-4
+
+
+def _slider_option(slider):
+    from PySide6.QtWidgets import QStyleOptionSlider
+
+    option = QStyleOptionSlider()
+    slider.initStyleOption(option)
+    return option
+
+
+def test_rapid_changes_coalesce_and_the_last_one_is_shown(qtbot, window) -> None:
+    started = window.service.renders_started
+    for i in range(1, 31):
+        window.history.set_value("blend.sigma", 1e-5 * i)
+    wait_rendered(qtbot, window)
+    assert window.last_result.snapshot_id == window.state.revision
+    assert window.service.renders_started - started <= 3
+    window.history.set_value("blend.sigma", 1e-4)  # back to the start: the same picture as sigma = 1e-4
+    wait_rendered(qtbot, window)
+
+
+def test_settings_and_layout_persist_between_windows(qtbot, make_window) -> None:
+    first = make_window()
+    first.history.set_values({"blend.sigma": 3e-4, "light.type": "directional", "camera.azimuth": -40.0}, "test")
+    first.docks["Lights"].setFloating(True)
+    first.docks["Material"].hide()
+    first.close()
+    second = make_window()
+    settings = second.state.settings
+    assert (settings["blend.sigma"], settings["light.type"], settings["camera.azimuth"]) == (3e-4, "directional", -40.0)
+    assert second.docks["Lights"].isFloating()
+    assert second.docks["Material"].isHidden()
+    assert second.panels["Camera"].controls["camera.azimuth"].entry.text() == "-40"
+
+
+def test_settings_over_the_memory_budget_are_refused_and_the_old_image_stays(qtbot, window) -> None:
+    shown = pane_pixels(window, "soft")
+    window.history.set_values({"raster.memory_budget_mb": 64, "raster.faces_per_pixel": 100, "raster.image_size": 512}, "big")
+    qtbot.waitUntil(lambda: window.panes["soft"].error_label.isVisible(), timeout=60_000)
+    assert "faces_per_pixel" in window.panes["soft"].error_label.text()
+    assert np.array_equal(pane_pixels(window, "soft"), shown)
+    window.history.stack.undo()
+    wait_rendered(qtbot, window)
+    assert not window.panes["soft"].error_label.isVisible()
+
+
+def test_a_preset_is_one_undo_step(window) -> None:
+    crisp = next(p for p in window.presets if p.name == "crisp")
+    window.apply_preset(crisp)
+    assert all(window.state.value(k) == v for k, v in crisp.values.items())
+    assert window.history.stack.count() == 1
+    window.history.stack.undo()
+    assert window.state.value("blend.sigma") == 1e-4 and window.state.value("raster.faces_per_pixel") == 10
+
+
+def test_typed_values_out_of_range_are_refused_with_a_message(window) -> None:
+    control = window.panels["Blend"].controls["blend.sigma"]
+    control.entry.setText("5")
+    control.entry.editingFinished.emit()
+    assert window.state.value("blend.sigma") == 1e-4
+    assert "blend.sigma" in window.error_banner.text()
+    assert control.entry.text() == "0.0001"  # the control shows the state again
+
+
+def test_light_controls_follow_the_light_type(window) -> None:
+    panel = window.panels["Lights"]
+    assert panel.controls["light.location"].isEnabled() and not panel.controls["light.direction"].isEnabled()
+    panel.controls["light.type"].combo.setCurrentText("directional")
+    assert not panel.controls["light.location"].isEnabled() and panel.controls["light.direction"].isEnabled()
+    assert window.state.value("light.type") == "directional"
+
+
+def test_hovering_the_inspector_reads_out_the_fragments(qtbot, window) -> None:
+    view = window.inspector.views["pix_to_face"]
+    centre_row = np.nonzero(window.inspector.fragments("soft").pix_to_face[:, :, 0] >= 0)
+    y, x = int(centre_row[0][0]), int(centre_row[1][0])
+    rect = view.target_rect()
+    pos = QPointF(rect.left() + (x + 0.5) * rect.width() / SMALL, rect.top() + (y + 0.5) * rect.height() / SMALL)
+    move = QMouseEvent(
+        QEvent.Type.MouseMove, pos, view.mapToGlobal(pos), Qt.MouseButton.NoButton,
+        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(view, move)
+    message = window.statusBar().currentMessage()
+    assert message.startswith(f"soft: ({x}, {y})") and "α" in message and "bary" in message
+
+
+def test_shader_choice_reaches_the_pane(qtbot, window) -> None:
+    window.panes["soft"].shader_combo.setCurrentText("Silhouette")
+    assert window.state.value("pane.soft_shader") == "Silhouette"
+    wait_rendered(qtbot, window)
+    rgb = pane_pixels(window, "soft")
+    assert (rgb[..., 0] == rgb[..., 1]).all() and tuple(rgb[0, 0]) == (0, 0, 0)  # alpha as grey
+    assert window.last_result.images["hard"].reused

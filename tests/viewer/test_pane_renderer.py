@@ -1,0 +1,138 @@
+"""PaneRenderer: the same pixels as calling core directly, and reuse of unchanged work."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from core.renderer import (
+    BlendParams,
+    FoVPerspectiveCameras,
+    HardPhongShader,
+    Materials,
+    MeshRasterizer,
+    PointLights,
+    RasterizationSettings,
+    SoftPhongShader,
+    look_at_view_transform,
+)
+from viewer import pane_renderer
+from viewer.default_scene import torus_mesh
+from viewer.pane_renderer import PaneRenderer, display_rgb
+from viewer.parameters import Settings
+from viewer.scene_mesh import make_scene_mesh
+
+SIZE = 32
+
+
+@pytest.fixture(scope="module")
+def mesh():
+    return make_scene_mesh(torus_mesh(ring_segments=24, tube_segments=12), "torus")
+
+
+@pytest.fixture
+def settings():
+    return Settings({"raster.image_size": SIZE})
+
+
+def _direct_core_render(mesh, pane: str) -> tuple[torch.Tensor, object]:
+    """The default settings written out by hand against core's API (not via scene_builder)."""
+    R, T = look_at_view_transform(dist=3.0, elev=35.0, azim=20.0)
+    cameras = FoVPerspectiveCameras(R=R, T=T, fov=60.0)
+    lights = PointLights(location=((2.0, 2.0, 3.0),))  # PyTorch3D's default colours
+    soft = pane == "soft"
+    raster = RasterizationSettings(
+        image_size=SIZE, blur_radius=math.log(1 / 1e-4 - 1) * 1e-4 if soft else 0.0, faces_per_pixel=10 if soft else 1
+    )
+    shader_class = SoftPhongShader if soft else HardPhongShader
+    shader = shader_class(cameras=cameras, lights=lights, materials=Materials(), blend_params=BlendParams(1e-4, 1e-4))
+    with torch.no_grad():
+        fragments = MeshRasterizer(cameras, raster)(mesh.meshes)
+        return shader(fragments, mesh.meshes)[0], fragments
+
+
+@pytest.mark.parametrize("pane", ["soft", "hard"])
+def test_same_pixels_and_fragments_as_core_called_directly(mesh, settings, pane) -> None:
+    image = PaneRenderer(pane).render(mesh, settings, with_fragments=True)
+    expected, fragments = _direct_core_render(mesh, pane)
+    assert np.allclose(image.rgba, expected.numpy(), atol=1e-6)
+    assert image.display.shape == (SIZE, SIZE, 3) and image.display.dtype == np.uint8
+    maps = image.fragments
+    assert maps.layers == (10 if pane == "soft" else 1)
+    assert np.array_equal(maps.pix_to_face, fragments.pix_to_face[0].numpy())
+    assert np.allclose(maps.zbuf, fragments.zbuf[0].numpy())
+    assert np.allclose(maps.dists, fragments.dists[0].numpy())
+    assert np.array_equal(maps.alpha, image.rgba[..., 3])
+    assert image.milliseconds > 0 and not image.reused
+
+
+class _CountingRasterizer(MeshRasterizer):
+    calls = 0
+
+    def forward(self, meshes_world, **kwargs):
+        type(self).calls += 1
+        return super().forward(meshes_world, **kwargs)
+
+
+def test_reuses_fragments_and_images_that_did_not_change(mesh, settings, monkeypatch) -> None:
+    monkeypatch.setattr(pane_renderer, "MeshRasterizer", _CountingRasterizer)
+    soft, hard = PaneRenderer("soft"), PaneRenderer("hard")
+    fixed_blur = settings.replace({"raster.derive_blur": False, "raster.blur_radius": 1e-4})
+    first_soft, first_hard = soft.render(mesh, fixed_blur), hard.render(mesh, fixed_blur)
+    assert _CountingRasterizer.calls == 2
+
+    moved = fixed_blur.replace({"blend.sigma": 1e-3})
+    second_soft, second_hard = soft.render(mesh, moved), hard.render(mesh, moved)
+    assert _CountingRasterizer.calls == 2  # sigma with a fixed blur: no new rasterization
+    assert not second_soft.reused and not np.array_equal(second_soft.rgba, first_soft.rgba)
+    assert second_hard.reused and second_hard.rgba is first_hard.rgba
+
+    soft.render(mesh, moved.replace({"camera.azimuth": 50.0}))
+    assert _CountingRasterizer.calls == 3
+    other = make_scene_mesh(torus_mesh(ring_segments=24, tube_segments=12), "another torus")
+    hard.render(other, moved)
+    assert _CountingRasterizer.calls == 4  # a new mesh is never served from the cache
+
+
+def test_fragments_can_be_asked_for_after_the_fact(mesh, settings) -> None:
+    renderer = PaneRenderer("soft")
+    plain = renderer.render(mesh, settings)
+    assert plain.fragments is None
+    again = renderer.render(mesh, settings, with_fragments=True)
+    assert again.reused and again.fragments is not None and again.fragments.layers == 10
+
+
+def test_refused_settings_raise_and_the_cache_survives(mesh, settings) -> None:
+    renderer = PaneRenderer("soft")
+    good = renderer.render(mesh, settings)
+    too_big = settings.replace({"raster.image_size": 4096, "raster.faces_per_pixel": 100, "raster.memory_budget_mb": 64})
+    with pytest.raises(ValueError, match="faces_per_pixel"):
+        renderer.render(mesh, too_big)
+    assert renderer.render(mesh, settings).rgba is good.rgba
+
+
+def test_silhouette_pane_shows_alpha_as_grey() -> None:
+    rgba = np.zeros((2, 2, 4), dtype=np.float32)
+    rgba[..., :3] = 1.0
+    rgba[0, 0, 3], rgba[1, 1, 3] = 1.0, 0.5
+    grey = display_rgb(rgba, "Silhouette")
+    assert grey[0, 0].tolist() == [255, 255, 255] and grey[1, 1].tolist() == [128, 128, 128]
+    assert grey[0, 1].tolist() == [0, 0, 0]
+    assert display_rgb(rgba, "Soft Phong")[0, 1].tolist() == [255, 255, 255]
+
+
+def test_readout_reports_the_values_at_a_pixel(mesh, settings) -> None:
+    maps = PaneRenderer("hard").render(mesh, settings, with_fragments=True).fragments
+    ys, xs = np.nonzero(maps.pix_to_face[..., 0] >= 0)
+    y, x = int(ys[0]), int(xs[0])
+    text = maps.readout(x, y, 0)
+    face = int(maps.pix_to_face[y, x, 0])
+    assert f"face {face}" in text and f"z {maps.zbuf[y, x, 0]:.4f}" in text and "α 1.0000" in text
+    assert maps.readout(0, 0, 0).endswith("k=0: empty")  # the corner is background
+    with pytest.raises(ValueError, match="outside"):
+        maps.readout(SIZE, 0, 0)
+    with pytest.raises(ValueError, match="layer"):
+        maps.readout(0, 0, 1)

@@ -1,0 +1,154 @@
+"""Render one pane (soft or hard) with `core`, reusing what the last call already computed.
+
+A pane's fragments depend on the mesh, the camera and its raster settings; its image also on the
+shader, blend, lights and material. Moving sigma with a fixed blur radius therefore re-shades
+the soft pane's cached fragments and reuses the hard pane's image unchanged. No Qt here.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+
+from core.renderer import Fragments, MeshRasterizer
+
+from .parameters import Settings
+from .scene_builder import (
+    SILHOUETTE,
+    build_cameras,
+    build_shader,
+    fragments_key,
+    image_key,
+    raster_settings,
+    shader_name,
+)
+from .scene_mesh import SceneMesh
+
+
+@dataclass(frozen=True)
+class FragmentMaps:
+    """A pane's fragments as numpy arrays of one image, K layers sorted by depth.
+
+    pix_to_face (H, W, K) int64 (-1 empty), zbuf (H, W, K), bary_coords (H, W, K, 3),
+    dists (H, W, K) float32 (-1 empty), alpha (H, W): the rendered image's alpha channel.
+    """
+
+    pix_to_face: np.ndarray
+    zbuf: np.ndarray
+    bary_coords: np.ndarray
+    dists: np.ndarray
+    alpha: np.ndarray
+
+    @property
+    def layers(self) -> int:
+        return int(self.pix_to_face.shape[2])
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return int(self.pix_to_face.shape[0]), int(self.pix_to_face.shape[1])
+
+    def readout(self, x: int, y: int, layer: int) -> str:
+        """The values at pixel (x, y) as one line: alpha, every layer's face and layer `layer`'s
+        depth, barycentrics and distance."""
+        h, w = self.shape
+        if not (0 <= x < w and 0 <= y < h):
+            raise ValueError(f"pixel ({x}, {y}) is outside the {w}×{h} image")
+        if not 0 <= layer < self.layers:
+            raise ValueError(f"layer must be in [0, {self.layers}), got {layer}")
+        faces = self.pix_to_face[y, x]
+        shown = " ".join(str(int(f)) for f in faces[:8]) + (" …" if self.layers > 8 else "")
+        text = f"({x}, {y})  α {self.alpha[y, x]:.4f}  faces [{shown}]  k={layer}: "
+        if faces[layer] < 0:
+            return text + "empty"
+        b = self.bary_coords[y, x, layer]
+        return text + (
+            f"face {int(faces[layer])}  z {self.zbuf[y, x, layer]:.4f}  "
+            f"bary ({b[0]:.3f}, {b[1]:.3f}, {b[2]:.3f})  dist {self.dists[y, x, layer]:.3e}"
+        )
+
+
+@dataclass(frozen=True)
+class PaneImage:
+    """One pane's render: RGBA as core returned it, the RGB the pane shows, how long it took.
+
+    `display` is the RGB image for a shaded pane and the alpha channel as grey for the
+    silhouette shader (its RGB is all ones). `reused` means nothing had to be recomputed.
+    """
+
+    pane: str
+    shader: str
+    rgba: np.ndarray
+    display: np.ndarray
+    milliseconds: float
+    reused: bool
+    fragments: FragmentMaps | None
+
+
+def display_rgb(rgba: np.ndarray, shader: str) -> np.ndarray:
+    """The uint8 RGB image shown for a render (see PaneImage.display)."""
+    channels = np.repeat(rgba[..., 3:4], 3, axis=-1) if shader == SILHOUETTE else rgba[..., :3]
+    return np.ascontiguousarray(np.round(np.clip(channels, 0.0, 1.0) * 255.0).astype(np.uint8))
+
+
+class PaneRenderer:
+    """Renders one pane; keeps the last fragments and image to skip work that inputs did not change.
+
+    Not thread-safe: one renderer per worker thread.
+    """
+
+    def __init__(self, pane: str, device: str | torch.device = "cpu") -> None:
+        self.pane = pane
+        self.device = torch.device(device)
+        self._mesh_uid: int | None = None
+        self._meshes = None
+        self._fragments_key: tuple | None = None
+        self._fragments: Fragments | None = None
+        self._image_key: tuple | None = None
+        self._image: PaneImage | None = None
+
+    def render(self, mesh: SceneMesh, settings: Settings, with_fragments: bool = False) -> PaneImage:
+        """Render (or reuse) this pane's image for `mesh` and `settings`.
+
+        Raises ValueError from core for settings it refuses (e.g. over the memory budget).
+        """
+        if mesh.uid != self._mesh_uid:
+            self._meshes = mesh.meshes.to(self.device)
+            self._mesh_uid = mesh.uid
+            self._fragments_key = self._image_key = None
+        frag_key, img_key = fragments_key(settings, self.pane), image_key(settings, self.pane)
+        cached = self._image
+        if cached is not None and img_key == self._image_key:
+            if with_fragments and cached.fragments is None and frag_key == self._fragments_key:
+                cached = self._image = replace(cached, fragments=_fragment_maps(self._fragments, cached.rgba))
+            if cached.fragments is not None or not with_fragments:
+                return replace(cached, reused=True, fragments=cached.fragments if with_fragments else None)
+
+        start = time.perf_counter()
+        with torch.no_grad():
+            if frag_key != self._fragments_key:
+                self._fragments_key = None  # stays None if rasterization raises
+                rasterizer = MeshRasterizer(build_cameras(settings, self.device), raster_settings(settings, self.pane))
+                self._fragments = rasterizer(self._meshes)
+                self._fragments_key = frag_key
+            images = build_shader(settings, self.pane, self.device)(self._fragments, self._meshes)
+            rgba = images[0].float().cpu().numpy()
+        milliseconds = (time.perf_counter() - start) * 1000.0
+        name = shader_name(settings, self.pane)
+        maps = _fragment_maps(self._fragments, rgba) if with_fragments else None
+        self._image_key = img_key
+        self._image = PaneImage(self.pane, name, rgba, display_rgb(rgba, name), milliseconds, False, maps)
+        return self._image
+
+
+def _fragment_maps(fragments: Fragments, rgba: np.ndarray) -> FragmentMaps:
+    """Dense numpy copies of the first image's fragments (built from core's sparse form on access)."""
+    return FragmentMaps(
+        pix_to_face=fragments.pix_to_face[0].cpu().numpy(),
+        zbuf=fragments.zbuf[0].float().cpu().numpy(),
+        bary_coords=fragments.bary_coords[0].float().cpu().numpy(),
+        dists=fragments.dists[0].float().cpu().numpy(),
+        alpha=np.ascontiguousarray(rgba[..., 3]),
+    )

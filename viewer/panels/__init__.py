@@ -1,0 +1,1 @@
+"""Parameter panels, one dock each: Rasterization, Blend, Lights, Material, Camera."""

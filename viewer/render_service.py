@@ -1,0 +1,182 @@
+"""Rendering off the GUI thread: one worker, requests coalesce, the latest snapshot wins.
+
+`request(snapshot)` only stores the snapshot (replacing any request not yet started) and wakes
+the worker; the GUI never waits and never queues stale work. The worker renders the soft and
+hard panes (in parallel on a helper thread when `parallel`), then reports a `RenderResult`
+tagged with the snapshot id. Results older than one already delivered are dropped. A render
+that is still running when a newer request arrives finishes and is shown (the newest image
+available beats a frozen pane during a drag); the newer request runs right after it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import torch
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from .pane_renderer import PaneImage, PaneRenderer
+from .scene_builder import PANES
+from .state import Snapshot
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    """What one request produced: an image per pane that rendered, a message per pane that failed."""
+
+    snapshot_id: int
+    request_number: int
+    images: dict[str, PaneImage] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    milliseconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class _Request:
+    number: int  # increases with every request, so even a repeated snapshot is newer
+    snapshot: Snapshot
+    with_fragments: bool
+
+
+class _Worker(QThread):
+    """Waits for the latest request, renders it, hands the result to the service."""
+
+    def __init__(self, service: RenderService) -> None:
+        super().__init__()
+        self._service = service
+        self._cond = threading.Condition()
+        self._pending: _Request | None = None
+        self._stopping = False
+
+    def submit(self, request: _Request) -> None:
+        with self._cond:
+            self._pending = request  # replaces a request not yet started: latest wins
+            self._cond.notify()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopping = True
+            self._cond.notify()
+
+    def run(self) -> None:
+        service = self._service
+        _set_torch_threads(service.torch_threads)
+        renderers = {pane: PaneRenderer(pane, service.device) for pane in PANES}
+        helper = ThreadPoolExecutor(1, initializer=_set_torch_threads, initargs=(service.torch_threads,)) if service.parallel else None
+        try:
+            while True:
+                with self._cond:
+                    while self._pending is None and not self._stopping:
+                        self._cond.wait()
+                    if self._stopping:
+                        return
+                    request, self._pending = self._pending, None
+                service._started.emit(request.snapshot.id)
+                service._delivered.emit(_render(request, renderers, helper))
+        finally:
+            if helper is not None:
+                helper.shutdown(wait=True)
+
+
+def _set_torch_threads(count: int | None) -> None:
+    # torch's intra-op thread count is per calling thread here, so each worker sets its own.
+    if count is not None:
+        torch.set_num_threads(count)
+
+
+def _render(request: _Request, renderers: dict[str, PaneRenderer], helper: ThreadPoolExecutor | None) -> RenderResult:
+    """Render every pane; the hard pane on `helper` (concurrently) when given."""
+    snap = request.snapshot
+    start = time.perf_counter()
+
+    def one(pane: str) -> PaneImage | str:
+        try:
+            return renderers[pane].render(snap.mesh, snap.settings, request.with_fragments)
+        except (ValueError, TypeError, RuntimeError, MemoryError) as exc:  # shown in the pane
+            return f"{type(exc).__name__}: {exc}"
+
+    hard = helper.submit(one, "hard") if helper is not None else None
+    outcomes = {"soft": one("soft"), "hard": hard.result() if hard is not None else one("hard")}
+    images = {p: o for p, o in outcomes.items() if isinstance(o, PaneImage)}
+    errors = {p: o for p, o in outcomes.items() if isinstance(o, str)}
+    return RenderResult(snap.id, request.number, images, errors, (time.perf_counter() - start) * 1000.0)
+
+
+class RenderService(QObject):
+    """Owns the render worker. Signals arrive on the GUI thread.
+
+    rendered(RenderResult): a result newer than any delivered before.
+    busy_changed(bool): True from a request until the result for the latest request arrives.
+    """
+
+    rendered = Signal(object)
+    busy_changed = Signal(bool)
+    _started = Signal(int)
+    _delivered = Signal(object)
+
+    def __init__(
+        self,
+        device: str | torch.device = "cpu",
+        torch_threads: int | None = 1,
+        parallel: bool = True,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        if torch_threads is not None and (isinstance(torch_threads, bool) or not isinstance(torch_threads, int) or torch_threads < 1):
+            raise ValueError(f"torch_threads must be None or a positive int, got {torch_threads!r}")
+        self.device = torch.device(device)
+        self.torch_threads = torch_threads
+        self.parallel = parallel
+        self.renders_started = 0
+        self.renders_finished = 0
+        self._last_requested = -1
+        self._last_delivered = -1
+        self._requested_snapshot = -1
+        self._busy = False
+        self._started.connect(self._on_started)
+        self._delivered.connect(self._on_delivered)
+        self._worker = _Worker(self)
+        self._worker.start()
+
+    @property
+    def busy(self) -> bool:
+        return self._busy
+
+    @property
+    def latest_requested_snapshot(self) -> int:
+        return self._requested_snapshot
+
+    def request(self, snapshot: Snapshot, with_fragments: bool = False) -> None:
+        """Ask for `snapshot` to be rendered; replaces any request the worker has not started."""
+        self._last_requested += 1
+        self._requested_snapshot = snapshot.id
+        self._set_busy(True)
+        self._worker.submit(_Request(self._last_requested, snapshot, with_fragments))
+
+    def shutdown(self, timeout_ms: int = 30_000) -> None:
+        """Stop the worker after its current render (call before the application quits)."""
+        if self._worker.isRunning():
+            self._worker.stop()
+            self._worker.wait(timeout_ms)
+
+    @Slot(int)
+    def _on_started(self, snapshot_id: int) -> None:
+        self.renders_started += 1
+
+    @Slot(object)
+    def _on_delivered(self, result: RenderResult) -> None:
+        self.renders_finished += 1
+        if result.request_number == self._last_requested:
+            self._set_busy(False)
+        if result.request_number <= self._last_delivered:
+            return  # outdated: something newer is already on screen
+        self._last_delivered = result.request_number
+        self.rendered.emit(result)
+
+    def _set_busy(self, busy: bool) -> None:
+        if busy != self._busy:
+            self._busy = busy
+            self.busy_changed.emit(busy)

@@ -1,0 +1,166 @@
+"""Settings -> core objects (cameras, lights, materials, raster settings, blend params, shaders).
+
+The only place that maps the UI's parameter values to `core`. No Qt, no rendering math: it
+only chooses which core classes to build and with which arguments.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import astuple
+
+import torch
+
+from core.renderer import (
+    AmbientLights,
+    BlendParams,
+    DirectionalLights,
+    FoVOrthographicCameras,
+    FoVPerspectiveCameras,
+    HardFlatShader,
+    HardGouraudShader,
+    HardPhongShader,
+    Materials,
+    PointLights,
+    RasterizationSettings,
+    SoftGouraudShader,
+    SoftPhongShader,
+    SoftSilhouetteShader,
+    look_at_view_transform,
+)
+
+from .parameters import DERIVE_BLUR_EPS, HARD_SHADERS, SOFT_SHADERS, Settings
+
+PANES = ("soft", "hard")
+SHADER_CHOICES = {"soft": SOFT_SHADERS, "hard": HARD_SHADERS}
+SILHOUETTE = "Silhouette"
+
+
+def shader_name(settings: Settings, pane: str) -> str:
+    """The shader chosen for `pane` ("soft" or "hard")."""
+    if pane not in PANES:
+        raise ValueError(f"pane must be one of {PANES}, got {pane!r}")
+    return settings[f"pane.{pane}_shader"]
+
+
+def derived_blur_radius(sigma: float) -> float:
+    """log(1/eps - 1) * sigma with eps = DERIVE_BLUR_EPS (PyTorch3D's tutorials)."""
+    return math.log(1.0 / DERIVE_BLUR_EPS - 1.0) * sigma
+
+
+def effective_blur_radius(settings: Settings) -> float:
+    """The soft pane's blur radius: derived from sigma when asked, else the typed value."""
+    if settings["raster.derive_blur"]:
+        return derived_blur_radius(settings["blend.sigma"])
+    return settings["raster.blur_radius"]
+
+
+def raster_settings(settings: Settings, pane: str) -> RasterizationSettings:
+    """The RasterizationSettings of `pane`. The hard pane uses blur 0 and one face per pixel
+    unless raster.hard_uses_soft is on."""
+    soft_like = pane == "soft" or settings["raster.hard_uses_soft"]
+    perspective = {"auto": None, "on": True, "off": False}[settings["raster.perspective_correct"]]
+    return RasterizationSettings(
+        image_size=settings["raster.image_size"],
+        blur_radius=effective_blur_radius(settings) if soft_like else 0.0,
+        faces_per_pixel=settings["raster.faces_per_pixel"] if soft_like else 1,
+        perspective_correct=perspective,
+        cull_backfaces=settings["raster.cull_backfaces"],
+        max_memory_bytes=settings["raster.memory_budget_mb"] * 1024 * 1024,
+    )
+
+
+def blend_params(settings: Settings) -> BlendParams:
+    return BlendParams(
+        sigma=settings["blend.sigma"], gamma=settings["blend.gamma"], background_color=settings["blend.background"]
+    )
+
+
+def orthographic_half_height(settings: Settings) -> float:
+    """Half the visible height of the orthographic view: what the perspective view shows at the
+    camera distance, so switching projection keeps the object's size."""
+    return settings["camera.distance"] * math.tan(math.radians(settings["camera.fov"]) / 2)
+
+
+def build_cameras(settings: Settings, device: torch.device):
+    """A look-at camera orbiting the origin (distance, elevation, azimuth in degrees)."""
+    R, T = look_at_view_transform(
+        dist=settings["camera.distance"],
+        elev=settings["camera.elevation"],
+        azim=settings["camera.azimuth"],
+        device=device,
+    )
+    # znear/zfar stay at PyTorch3D's defaults (1, 100): the soft blend normalises depth with
+    # them, so gamma means what it means in PyTorch3D scripts. Neither clips geometry.
+    if settings["camera.projection"] == "orthographic":
+        h = orthographic_half_height(settings)
+        return FoVOrthographicCameras(max_y=h, min_y=-h, max_x=h, min_x=-h, R=R, T=T, device=device)
+    return FoVPerspectiveCameras(fov=settings["camera.fov"], R=R, T=T, device=device)
+
+
+def build_lights(settings: Settings, device: torch.device):
+    kind = settings["light.type"]
+    colours = {
+        "ambient_color": (settings["light.ambient"],),
+        "diffuse_color": (settings["light.diffuse"],),
+        "specular_color": (settings["light.specular"],),
+    }
+    if kind == "ambient":
+        return AmbientLights(ambient_color=colours["ambient_color"], device=device)
+    if kind == "directional":
+        return DirectionalLights(direction=(settings["light.direction"],), device=device, **colours)
+    return PointLights(location=(settings["light.location"],), device=device, **colours)
+
+
+def build_materials(settings: Settings, device: torch.device) -> Materials:
+    return Materials(
+        ambient_color=(settings["material.ambient"],),
+        diffuse_color=(settings["material.diffuse"],),
+        specular_color=(settings["material.specular"],),
+        shininess=settings["material.shininess"],
+        device=device,
+    )
+
+
+_SHADER_CLASSES: dict[str, Callable[..., torch.nn.Module]] = {
+    "Soft Phong": SoftPhongShader,
+    "Soft Gouraud": SoftGouraudShader,
+    "Hard Phong": HardPhongShader,
+    "Hard Gouraud": HardGouraudShader,
+    "Hard Flat": HardFlatShader,
+}
+
+
+def build_shader(settings: Settings, pane: str, device: torch.device) -> torch.nn.Module:
+    """The pane's shader with this scene's cameras, lights, materials and blend parameters."""
+    name = shader_name(settings, pane)
+    if name == SILHOUETTE:
+        return SoftSilhouetteShader(blend_params=blend_params(settings))
+    return _SHADER_CLASSES[name](
+        device=device,
+        cameras=build_cameras(settings, device),
+        lights=build_lights(settings, device),
+        materials=build_materials(settings, device),
+        blend_params=blend_params(settings),
+    )
+
+
+def fragments_key(settings: Settings, pane: str) -> tuple:
+    """What a pane's fragments depend on (besides the mesh): camera and its raster settings."""
+    return (settings.group("camera"), astuple(raster_settings(settings, pane)))
+
+
+def image_key(settings: Settings, pane: str) -> tuple:
+    """What a pane's image depends on (besides the mesh): its fragments plus what its shader
+    reads. The silhouette reads sigma only; hard shaders read the background but not sigma or
+    gamma; soft shaded ones read all blend parameters. Lights and materials matter unless the
+    shader is the silhouette."""
+    name = shader_name(settings, pane)
+    if name == SILHOUETTE:
+        reads: tuple = (settings["blend.sigma"],)
+    elif name in HARD_SHADERS:
+        reads = (settings["blend.background"], settings.group("light", "material"))
+    else:
+        reads = (settings.group("blend"), settings.group("light", "material"))
+    return (fragments_key(settings, pane), name, reads)

@@ -1,0 +1,1 @@
+"""Views: widgets that show the state or render results (3D viewport, render panes, inspector)."""

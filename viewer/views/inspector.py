@@ -1,0 +1,122 @@
+"""Fragment inspector: pix_to_face, zbuf, bary_coords and dists of one pane, layer k of K."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..pane_renderer import FragmentMaps
+from ..render_service import RenderResult
+from ..scene_builder import PANES
+from . import colour_maps
+from .image_view import ImageView
+
+_PICTURES = (
+    ("pix_to_face", colour_maps.faces_image),
+    ("zbuf", colour_maps.depth_image),
+    ("bary_coords", colour_maps.bary_image),
+    ("dists", colour_maps.dists_image),
+)
+
+
+class FragmentInspector(QWidget):
+    """Shows the fragments of the chosen pane at layer k; hovering a picture emits a readout.
+
+    `readout_changed(text)` carries the values under the pointer ("" when it leaves).
+    """
+
+    readout_changed = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._maps: dict[str, FragmentMaps] = {}
+
+        self.pane_combo = QComboBox()
+        self.pane_combo.addItems([p.capitalize() for p in PANES])
+        self.pane_combo.setToolTip("Which pane's fragments to show")
+        self.layer_spin = QSpinBox()
+        self.layer_spin.setPrefix("k = ")
+        self.layer_spin.setRange(0, 0)
+        self.layer_spin.setToolTip("Layer k of faces_per_pixel: 0 is each pixel's nearest face")
+        self.layers_label = QLabel("of – layers")
+        controls = QHBoxLayout()
+        for widget in (QLabel("Pane"), self.pane_combo, QLabel("Layer"), self.layer_spin, self.layers_label):
+            controls.addWidget(widget)
+        controls.addStretch(1)
+
+        grid = QGridLayout()
+        self.views: dict[str, ImageView] = {}
+        self.legends: dict[str, QLabel] = {}
+        for i, (name, _) in enumerate(_PICTURES):
+            view = ImageView("No fragments yet")
+            view.hovered.connect(self._on_hovered)
+            legend = QLabel()
+            legend.setWordWrap(True)
+            cell = QVBoxLayout()
+            cell.addWidget(QLabel(f"<b>{name}</b>"))
+            cell.addWidget(view, 1)
+            cell.addWidget(legend)
+            grid.addLayout(cell, 0, i)
+            self.views[name], self.legends[name] = view, legend
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(controls)
+        layout.addLayout(grid, 1)
+
+        self.pane_combo.currentIndexChanged.connect(self._redraw)
+        self.layer_spin.valueChanged.connect(self._redraw)
+
+    def selected_pane(self) -> str:
+        return PANES[self.pane_combo.currentIndex()]
+
+    def layer_count(self) -> int:
+        """K of the shown pane's fragments (0 before any arrive)."""
+        maps = self._maps.get(self.selected_pane())
+        return maps.layers if maps is not None else 0
+
+    def fragments(self, pane: str) -> FragmentMaps | None:
+        return self._maps.get(pane)
+
+    def set_result(self, result: RenderResult) -> None:
+        """Take the fragments of every pane in `result` that has them."""
+        for pane, image in result.images.items():
+            if image.fragments is not None:
+                self._maps[pane] = image.fragments
+        self._redraw()
+
+    def readout(self, pane: str, x: int, y: int) -> str:
+        """Values of `pane`'s fragments at pixel (x, y), layer k ("" when unknown)."""
+        maps = self._maps.get(pane)
+        if maps is None or x < 0 or y < 0:
+            return ""
+        layer = min(self.layer_spin.value(), maps.layers - 1)
+        return f"{pane}: " + maps.readout(x, y, layer)
+
+    def _redraw(self) -> None:
+        maps = self._maps.get(self.selected_pane())
+        if maps is None:
+            return
+        self.layer_spin.blockSignals(True)
+        self.layer_spin.setMaximum(maps.layers - 1)
+        self.layer_spin.blockSignals(False)
+        self.layers_label.setText(f"of {maps.layers} layer{'s' if maps.layers != 1 else ''}")
+        k = self.layer_spin.value()
+        faces = maps.pix_to_face[:, :, k]
+        for name, picture in _PICTURES:
+            if name == "pix_to_face":
+                rgb, legend = picture(faces)
+            else:
+                rgb, legend = picture(getattr(maps, name)[:, :, k], faces)
+            self.views[name].set_image(rgb)
+            self.legends[name].setText(legend)
+
+    def _on_hovered(self, x: int, y: int) -> None:
+        self.readout_changed.emit(self.readout(self.selected_pane(), x, y))

@@ -1,0 +1,104 @@
+"""A render pane: core's image of the scene with its shader choice and render time."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..pane_renderer import PaneImage
+from ..scene_builder import SHADER_CHOICES
+from ..state import SceneState
+from ..undo import EditHistory
+from .image_view import ImageView
+
+TITLES = {"soft": "Soft rasterization", "hard": "Hard rasterization"}
+
+
+class RenderPane(QWidget):
+    """Header (title, shader, render time) over the image. The shader combo edits the state;
+    the image comes from `show_image`. Failures show in red under the header while the last
+    good image stays. Right-click offers copy and save (handled by the window via signals)."""
+
+    copy_requested = Signal(str)  # pane name
+    save_requested = Signal(str)
+
+    def __init__(self, pane: str, state: SceneState, history: EditHistory, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.pane = pane
+        self._key = f"pane.{pane}_shader"
+        self._history = history
+        self.current: PaneImage | None = None
+
+        title = QLabel(f"<b>{TITLES[pane]}</b>")
+        self.shader_combo = QComboBox()
+        self.shader_combo.addItems(SHADER_CHOICES[pane])
+        self.shader_combo.setToolTip(f"Shader of the {pane} pane")
+        self.shader_combo.currentTextChanged.connect(lambda name: self._history.set_value(self._key, name))
+        self.time_label = QLabel("–")
+        self.time_label.setToolTip("Time core took to render this image (rasterize + shade)")
+        self.error_label = QLabel()
+        self.error_label.setWordWrap(True)
+        self.error_label.setStyleSheet("color: #d33;")
+        self.error_label.hide()
+        self.view = ImageView("Rendering…")
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.view.customContextMenuRequested.connect(self._context_menu)
+
+        header = QHBoxLayout()
+        header.addWidget(title)
+        header.addStretch(1)
+        header.addWidget(self.shader_combo)
+        header.addWidget(self.time_label)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addLayout(header)
+        layout.addWidget(self.error_label)
+        layout.addWidget(self.view, 1)
+
+        self._state = state
+        self._show_shader()
+        state.settings_changed.connect(self._on_settings_changed)
+
+    def _on_settings_changed(self, keys: set[str]) -> None:
+        if self._key in keys:
+            self._show_shader()
+
+    def _show_shader(self) -> None:
+        self.shader_combo.blockSignals(True)
+        self.shader_combo.setCurrentText(self._state.value(self._key))
+        self.shader_combo.blockSignals(False)
+
+    def show_image(self, image: PaneImage) -> None:
+        self.current = image
+        self.error_label.hide()
+        self.view.set_image(image.display)
+        h, w = image.display.shape[:2]
+        suffix = " (reused)" if image.reused else ""
+        self.time_label.setText(f"{image.milliseconds:.0f} ms{suffix}")
+        self.time_label.setToolTip(f"{image.shader}, {w}×{h}: rendered by core in {image.milliseconds:.1f} ms{suffix}")
+
+    def show_error(self, message: str) -> None:
+        """Report a failed render; the previous image (if any) stays on screen."""
+        self.error_label.setText(f"Not rendered: {message}")
+        self.error_label.show()
+        if self.current is None:
+            self.view.set_placeholder("Not rendered")
+
+    def _context_menu(self, pos) -> None:
+        menu = QMenu(self)
+        copy = menu.addAction("Copy image")
+        save = menu.addAction("Save image…")
+        copy.setEnabled(self.current is not None)
+        save.setEnabled(self.current is not None)
+        chosen = menu.exec(self.view.mapToGlobal(pos))
+        if chosen is copy:
+            self.copy_requested.emit(self.pane)
+        elif chosen is save:
+            self.save_requested.emit(self.pane)
