@@ -62,6 +62,7 @@ class FitProgress:
     phase: str
     iteration: int
     iterations: int
+    num_views: int
     records: tuple[dict[str, float], ...]
     iterations_per_second: float
     elapsed_s: float
@@ -227,6 +228,7 @@ class _Worker(QThread):
             phase=self._phase,
             iteration=fitter.iteration,
             iterations=fitter.config.iterations,
+            num_views=fitter.targets.num_views,
             records=records,
             iterations_per_second=rate,
             elapsed_s=run.elapsed,
