@@ -122,6 +122,8 @@ class FittingController(QObject):
         self.mesh = None
         self.plot.clear()
         self.compare.clear()
+        if job.target_mesh is not None:  # a folder's view count is known once it is read
+            self.compare.set_view_count(job.config.num_views)
         self.service.set_compare_view(self.compare.view_spin.value())
         self.service.start(job)
         return True

@@ -6,6 +6,7 @@ import math
 from collections.abc import Iterable, Mapping
 
 import numpy as np
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 from vispy import scene
 
@@ -21,13 +22,18 @@ CURVE_COLORS = {
     "laplacian": "#ff7f0e",
 }
 _LOG_FLOOR = 1e-12
+# At most one redraw per this many ms: vispy re-lays out the axis text on each range change.
+REDRAW_MS = 250
 
 
 class LossPlot(QWidget):
     """Appends history records (`add_records`) and redraws; `set_log_scale` switches the y axis.
 
     In log scale the y values are log10(loss) and the axis is labelled so. Terms that are not
-    computed (NaN, e.g. RGB without colour fitting) draw no line.
+    computed (NaN, e.g. RGB without colour fitting) draw no line. Redraws are coalesced (at
+    most one per REDRAW_MS) and the axes' ranges move in steps (x to the next 1-2-5 number,
+    y only when the curves leave it or use less than half of it), because each range change
+    costs vispy a re-layout of the tick labels on the GUI thread.
     """
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -35,6 +41,9 @@ class LossPlot(QWidget):
         self.log_scale = True
         self._iterations: list[float] = []
         self._values: dict[str, list[float]] = {name: [] for name in CURVES}
+        self._range: tuple[float, float, float, float] | None = None  # x0, x1, y0, y1 shown
+        self._redraw_timer = QTimer(self, singleShot=True, interval=REDRAW_MS)
+        self._redraw_timer.timeout.connect(self.redraw)
 
         self.canvas = scene.SceneCanvas(keys=None, bgcolor="white", parent=self)
         self.canvas.native.setMinimumSize(240, 160)
@@ -82,21 +91,23 @@ class LossPlot(QWidget):
             for name in CURVES:
                 self._values[name].append(float(record.get(name, math.nan)))
             added = True
-        if added:
-            self._redraw()
+        if added and not self._redraw_timer.isActive():
+            self._redraw_timer.start()
 
     def clear(self) -> None:
         self._iterations.clear()
         for values in self._values.values():
             values.clear()
-        self._redraw()
+        self._range = None
+        self.redraw()
 
     def set_log_scale(self, log: bool) -> None:
         self.log_scale = bool(log)
         if self.log_box.isChecked() != self.log_scale:
             self.log_box.setChecked(self.log_scale)
         self.y_axis.axis.axis_label = "log10 loss" if self.log_scale else "loss"
-        self._redraw()
+        self._range = None
+        self.redraw()
 
     def series(self, name: str) -> np.ndarray:
         """(N, 2) points of the curve `name` as drawn (x = iteration, y = loss or log10 loss)."""
@@ -110,7 +121,9 @@ class LossPlot(QWidget):
             y = np.log10(np.maximum(y, _LOG_FLOOR))
         return np.stack([x[keep], y[keep]], axis=1) if keep.any() else np.zeros((0, 2))
 
-    def _redraw(self) -> None:
+    def redraw(self) -> None:
+        """Draw the curves now (normally called by the coalescing timer)."""
+        self._redraw_timer.stop()
         lows, highs = [], []
         for name, line in self.lines.items():
             points = self.series(name)
@@ -120,8 +133,29 @@ class LossPlot(QWidget):
                 lows.append(points[:, 1].min())
                 highs.append(points[:, 1].max())
         if lows and self._iterations:
-            low, high = min(lows), max(highs)
-            pad = 0.05 * (high - low) if high > low else 0.5
-            self.view.camera.set_range(x=(self._iterations[0], max(self._iterations[-1], self._iterations[0] + 1)),
-                                       y=(low - pad, high + pad), margin=0.0)
+            self._fit_range(self._iterations[-1], min(lows), max(highs))
         self.canvas.update()
+
+    def shown_range(self) -> tuple[float, float, float, float] | None:
+        """(x0, x1, y0, y1) of the axes, None before any curve."""
+        return self._range
+
+    def _fit_range(self, last: float, low: float, high: float) -> None:
+        x1 = _nice_ceiling(max(last, 1.0))
+        span = max(high - low, 1e-6)
+        current = self._range
+        y_ok = (current is not None and current[2] <= low and high <= current[3]
+                and span >= 0.5 * (current[3] - current[2]))
+        y0, y1 = (current[2], current[3]) if y_ok else (low - 0.1 * span, high + 0.1 * span)
+        if current != (0.0, x1, y0, y1):
+            self._range = (0.0, x1, y0, y1)
+            self.view.camera.set_range(x=(0.0, x1), y=(y0, y1), margin=0.0)
+
+
+def _nice_ceiling(value: float) -> float:
+    """The smallest of 1, 2, 5, 10, 20, 50, ... that is >= value."""
+    power = 10.0 ** math.floor(math.log10(value))
+    for step in (1.0, 2.0, 5.0, 10.0):
+        if step * power >= value:
+            return step * power
+    return 10.0 * power
