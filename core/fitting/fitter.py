@@ -49,8 +49,7 @@ class Fitter:
             source = ico_sphere(config.sphere_level, self.device)
         if len(source) != 1 or source.isempty():
             raise ValueError("the source must be a single non-empty mesh")
-        self._source = Meshes(verts=[source.verts_packed().detach().to(self.device)],
-                              faces=[source.faces_packed().to(self.device)])
+        self._source = self._topology_cached(source.verts_packed().detach(), source.faces_packed())
         verts = self._source.verts_packed()
         self.deform = torch.zeros_like(verts, requires_grad=True)
         self.colors = torch.full_like(verts, INITIAL_COLOR, requires_grad=config.fit_colors)
@@ -64,6 +63,14 @@ class Fitter:
         self.history: List[Dict[str, float]] = []
         self.last_vertex_grad: Optional[torch.Tensor] = None
         self._build_renderer()
+
+    def _topology_cached(self, verts: torch.Tensor, faces: torch.Tensor) -> Meshes:
+        """The source mesh with its edges and Laplacian built once: every iteration's
+        ``offset_verts`` copy inherits them instead of rebuilding them."""
+        mesh = Meshes(verts=[verts.to(self.device)], faces=[faces.to(self.device)])
+        mesh.edges_packed()
+        mesh.laplacian_packed()
+        return mesh
 
     # --- settings -----------------------------------------------------------------------------
     def _uses_rgb(self) -> bool:
@@ -185,7 +192,7 @@ class Fitter:
             raise ValueError("the saved state is for a different source mesh")
         if config.fit_colors != self.config.fit_colors or config.optimizer != self.config.optimizer:
             raise ValueError("the saved state used a different optimizer or colour setting; build the Fitter with its config")
-        self._source = Meshes(verts=[state["source_verts"].to(self.device)], faces=[state["source_faces"].to(self.device)])
+        self._source = self._topology_cached(state["source_verts"], state["source_faces"])
         with torch.no_grad():
             self.deform.copy_(state["deform"])
             self.colors.copy_(state["colors"])

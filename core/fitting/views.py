@@ -2,28 +2,41 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from core.renderer import FoVPerspectiveCameras, PointLights, look_at_view_transform
 from core.structures import Meshes
 
 
-def ring_cameras(num_views: int, dist: float = 2.7, device: str | torch.device = "cpu", offset: float = 0.0) -> FoVPerspectiveCameras:
+def ring_cameras(num_views: int, dist: float = 2.7, device: str | torch.device = "cpu") -> FoVPerspectiveCameras:
     """``num_views`` cameras looking at the origin from ``dist``, as the fitting tutorial places them.
 
     Elevation runs over linspace(0, 360) and azimuth over linspace(-180, 180) together, so the
-    ring spirals over the whole sphere of directions. ``offset`` shifts both angles by that
-    fraction of one step: ``offset=0.5`` gives views halfway between the training views, which
-    the benchmark uses as held-out views.
+    ring spirals over the whole sphere of directions (its first and last views coincide, as in
+    the tutorial).
     """
     if num_views < 1:
         raise ValueError(f"num_views must be >= 1, got {num_views}")
-    steps = torch.linspace(0.0, 1.0, num_views, dtype=torch.float64)
-    step = 1.0 / (num_views - 1) if num_views > 1 else 0.0
-    fraction = steps + offset * step
-    elev = (360.0 * fraction).float()
-    azim = (-180.0 + 360.0 * fraction).float()
+    elev = torch.linspace(0.0, 360.0, num_views)
+    azim = torch.linspace(-180.0, 180.0, num_views)
     R, T = look_at_view_transform(dist=dist, elev=elev, azim=azim)
+    return FoVPerspectiveCameras(R=R, T=T, device=device)
+
+
+def sphere_cameras(num_views: int, dist: float = 2.7, device: str | torch.device = "cpu") -> FoVPerspectiveCameras:
+    """``num_views`` cameras spread evenly over the sphere (a Fibonacci lattice), looking at the origin.
+
+    None of them coincides with a :func:`ring_cameras` view, so they serve as held-out views for
+    judging a fit from directions it was not trained on.
+    """
+    if num_views < 1:
+        raise ValueError(f"num_views must be >= 1, got {num_views}")
+    i = torch.arange(num_views, dtype=torch.float64) + 0.5
+    elev = torch.rad2deg(torch.asin(1.0 - 2.0 * i / num_views))
+    azim = torch.rad2deg(i * math.pi * (3.0 - math.sqrt(5.0))) % 360.0 - 180.0
+    R, T = look_at_view_transform(dist=dist, elev=elev.float(), azim=azim.float())
     return FoVPerspectiveCameras(R=R, T=T, device=device)
 
 

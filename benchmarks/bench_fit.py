@@ -1,0 +1,122 @@
+"""Fit quality and speed of core.fitting on the cow with the PyTorch3D tutorial's settings.
+
+Usage: python benchmarks/bench_fit.py [--iterations 2000] [--threads 2] [--timing-threads 1 2]
+                                      [--device cpu|cuda] [--malloc default|tuned]
+
+Source ico_sphere(4), 20 training views at 128², sigma 1e-4, K=50, 2 random views per
+iteration, SGD lr 1.0 momentum 0.9, weights silhouette 1, RGB 1, edge 1, normal 0.01,
+Laplacian 1 (core.fitting.FitConfig's defaults). At each checkpoint the fitted mesh is compared
+with the target on 20 held-out views (spread evenly over the sphere; none is a training
+view): mean silhouette IoU (exact coverage masks), mean RGB PSNR (hard Phong renders),
+and the chamfer distance between 10k surface samples of each. The per-iteration time is the
+median of Fitter.step() over the run (evaluation excluded). A second table times 60 iterations
+(after 10 warm-up) for each --timing-threads value, each in its own process.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.scenes import COW_OBJ  # noqa: E402
+from core.fitting import FitConfig, Fitter, compare_meshes, make_targets, normalize_mesh, sphere_cameras  # noqa: E402
+from core.io import load_objs_as_meshes  # noqa: E402
+
+HELD_OUT_VIEWS = 20
+
+
+def _setup(device: str):
+    config = FitConfig(device=device)
+    cow = load_objs_as_meshes([COW_OBJ], device=device)
+    target, _, _ = normalize_mesh(cow)
+    return config, target, make_targets(cow, config)
+
+
+def quality_run(iterations: int, checkpoints: List[int], device: str) -> Dict:
+    config, target, targets = _setup(device)
+    held_out = sphere_cameras(HELD_OUT_VIEWS, config.camera_dist, device)
+    fitter = Fitter(targets, config)
+    rows, start = [], time.perf_counter()
+    for checkpoint in sorted(c for c in checkpoints if c <= iterations):
+        while fitter.iteration < checkpoint:
+            fitter.step()
+        metrics = compare_meshes(fitter.current_mesh(), target, held_out, targets.lights, config.image_size)
+        rows.append({"iteration": checkpoint, **metrics, "loss": fitter.history[-1]["total"],
+                     "wall_s": time.perf_counter() - start})
+        print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+    step_ms = statistics.median(r["seconds"] for r in fitter.history) * 1e3
+    return {"rows": rows, "step_ms": step_ms}
+
+
+def timing_run(device: str, warmup: int = 10, timed: int = 60) -> Dict:
+    config, _, targets = _setup(device)
+    fitter = Fitter(targets, config)
+    for _ in range(warmup):
+        fitter.step()
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+    times = [fitter.step()["seconds"] for _ in range(timed)]  # step() ends with .item() reads: synced
+    return {"step_ms": statistics.median(times) * 1e3, "p90_ms": sorted(times)[int(0.9 * len(times))] * 1e3}
+
+
+def _child(args: argparse.Namespace, mode: str, threads: int, env: Dict[str, str]) -> Dict:
+    cmd = [sys.executable, __file__, "--one", mode, "--threads", str(threads), "--device", args.device,
+           "--iterations", str(args.iterations), "--checkpoints", *map(str, args.checkpoints)]
+    out = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, env=env)
+    if out.returncode != 0:
+        raise SystemExit(f"{mode} run failed (exit {out.returncode})")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv: List[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--iterations", type=int, default=2000)
+    parser.add_argument("--checkpoints", type=int, nargs="+", default=[250, 500, 1000, 2000])
+    parser.add_argument("--threads", type=int, default=2, help="torch threads of the quality run")
+    parser.add_argument("--timing-threads", type=int, nargs="*", default=[1, 2])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--malloc", choices=("default", "tuned"), default="default",
+                        help="glibc malloc settings of the child processes (see bench_render.py)")
+    parser.add_argument("--one", choices=("quality", "timing"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.one:
+        torch.set_num_threads(args.threads)
+        result = quality_run(args.iterations, args.checkpoints, args.device) if args.one == "quality" else timing_run(args.device)
+        print(json.dumps(result))
+        return 0
+    if not COW_OBJ.exists():
+        print(f"skipped: {COW_OBJ} is missing (the benchmark needs ../shared beside the repository)")
+        return 1
+    env = dict(os.environ)
+    if args.malloc == "tuned":
+        env.update(MALLOC_MMAP_THRESHOLD_=str(1 << 32), MALLOC_TRIM_THRESHOLD_=str(1 << 32))
+    print(f"torch {torch.__version__}, device {args.device}, malloc {args.malloc}")
+    print("\nIteration time (median of 60 after 10 warm-up; tutorial settings on the cow):")
+    print("| threads | median ms / iteration | p90 ms |")
+    print("|---------|-----------------------|--------|")
+    for threads in args.timing_threads:
+        r = _child(args, "timing", threads, env)
+        print(f"| {threads:7d} | {r['step_ms']:21.1f} | {r['p90_ms']:6.1f} |", flush=True)
+    r = _child(args, "quality", args.threads, env)
+    print(f"\nFit quality on {HELD_OUT_VIEWS} held-out views ({args.threads} threads; median iteration "
+          f"{r['step_ms']:.1f} ms over the run):")
+    print("| iterations | silhouette IoU | RGB PSNR dB | chamfer | train loss | wall s |")
+    print("|------------|----------------|-------------|---------|------------|--------|")
+    for row in r["rows"]:
+        print(f"| {row['iteration']:10d} | {row['iou']:14.4f} | {row['psnr']:11.2f} | {row['chamfer']:.5f} | "
+              f"{row['loss']:10.4f} | {row['wall_s']:6.0f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
