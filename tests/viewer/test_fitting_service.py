@@ -78,15 +78,20 @@ def test_progress_is_throttled_but_every_record_arrives(qtbot) -> None:
     assert any(r.iterations_per_second > 0 for r in reports)
 
 
-def test_pause_freezes_the_count_and_resume_continues_exactly(qtbot, service) -> None:
-    reports = _collect(service)
-    config = small_config(iterations=40)
+def _start_then_pause(qtbot, service, config, after: int) -> int:
+    """Start a fit of the ellipsoid, pause it once `after` iterations are reported; the paused count."""
     service.start(FitJob(config, target_mesh=ellipsoid()))
-    qtbot.waitUntil(lambda: service.latest is not None and service.latest.iteration >= 5, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: service.latest is not None and service.latest.iteration >= after, timeout=TIMEOUT_MS)
     service.pause()
     _wait_phase(qtbot, service, "paused")
     qtbot.waitUntil(lambda: service.latest.phase == "paused", timeout=TIMEOUT_MS)
-    frozen = service.latest.iteration
+    return service.latest.iteration
+
+
+def test_pause_freezes_the_count_and_resume_continues_exactly(qtbot, service) -> None:
+    reports = _collect(service)
+    config = small_config(iterations=40)
+    frozen = _start_then_pause(qtbot, service, config, 5)
     assert frozen < 40
     qtbot.wait(300)
     assert service.latest.iteration == frozen and service.phase == "paused"
@@ -99,11 +104,7 @@ def test_pause_freezes_the_count_and_resume_continues_exactly(qtbot, service) ->
 def test_setting_changes_apply_at_the_next_iteration(qtbot, service) -> None:
     reports = _collect(service)
     config = small_config(iterations=30)
-    service.start(FitJob(config, target_mesh=ellipsoid()))
-    qtbot.waitUntil(lambda: service.latest is not None and service.latest.iteration >= 3, timeout=TIMEOUT_MS)
-    service.pause()
-    qtbot.waitUntil(lambda: service.latest.phase == "paused", timeout=TIMEOUT_MS)
-    paused_at = service.latest.iteration
+    paused_at = _start_then_pause(qtbot, service, config, 3)
     changes = {"lr": 0.25, "weights": {"edge": 2.0, "laplacian": 0.5}}
     service.update_config(**changes)
     service.step()
