@@ -149,3 +149,28 @@ def test_without_a_display_the_window_explains_itself() -> None:
     proc = _run_main(timeout=120, env=env)
     assert proc.returncode == 2
     assert "no display" in proc.stderr and "--render-only" in proc.stderr
+
+
+def test_the_known_pyside6_crash_is_warned_about(monkeypatch) -> None:
+    import PySide6
+
+    from viewer.app import known_qt_problem
+
+    monkeypatch.setattr(PySide6, "__version__", "6.12.0")
+    monkeypatch.setattr(sys, "version_info", (3, 11, 7))
+    assert "PySide6-Essentials<6.12" in known_qt_problem()
+    monkeypatch.setattr(sys, "version_info", (3, 12, 0))
+    assert known_qt_problem() is None
+    monkeypatch.setattr(PySide6, "__version__", "6.11.3")
+    monkeypatch.setattr(sys, "version_info", (3, 11, 7))
+    assert known_qt_problem() is None
+
+
+def test_render_only_needs_no_qt(tmp_path) -> None:
+    code = (
+        "import sys; from viewer.app import main; "
+        f"assert main(['--render-only', {str(tmp_path / 'x.png')!r}, '--size', '16']) == 0; "
+        "assert not [m for m in sys.modules if m.startswith(('PySide6', 'vispy'))], 'Qt was imported'"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr

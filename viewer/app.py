@@ -19,6 +19,7 @@ import numpy as np
 from .parameters import PARAMS, Settings
 
 WINDOW_TITLE = "RasterLab"
+ICON_FILE = Path(__file__).resolve().parents[1] / "resources" / "rasterlab.svg"
 _SIZE = PARAMS["raster.image_size"]
 DEFAULT_IMAGE_SIZE = _SIZE.default
 MIN_IMAGE_SIZE, MAX_IMAGE_SIZE = int(_SIZE.minimum), int(_SIZE.maximum)
@@ -34,9 +35,8 @@ def render_still(
     """
     settings = Settings({"raster.image_size": image_size})  # TypeError / ValueError naming image_size
     from .default_scene import DEFAULT_SCENE_NAME, torus_mesh
-    from .mesh_loader import load_scene_mesh
     from .pane_renderer import PaneRenderer
-    from .scene_mesh import make_scene_mesh
+    from .scene_mesh import load_scene_mesh, make_scene_mesh
 
     mesh = load_scene_mesh(mesh_path) if mesh_path is not None else make_scene_mesh(torus_mesh(), DEFAULT_SCENE_NAME)
     start = time.perf_counter()
@@ -96,6 +96,23 @@ def _has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
+def known_qt_problem() -> str | None:
+    """A warning when the installed PySide6 is known to crash this application, else None.
+
+    PySide6 6.12.0 drops a reference to None/True/False on every signal delivered to a Python
+    slot; before Python 3.12 (where those objects became immortal) that aborts the process
+    ("deallocating None") after a few thousand signals, i.e. minutes into a session.
+    """
+    import PySide6
+
+    if PySide6.__version__ == "6.12.0" and sys.version_info < (3, 12):
+        return (
+            "rasterlab: warning: PySide6 6.12.0 on Python < 3.12 has a reference-counting bug that "
+            "crashes long sessions; install PySide6-Essentials<6.12 (6.11.3 works)"
+        )
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python main.py``; returns the process exit code."""
     parser = build_parser()
@@ -123,14 +140,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
 
     from PySide6.QtCore import QThreadPool
+    from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
     from .main_window import MainWindow
     from .settings import APPLICATION, ORGANISATION, AppSettings, default_qsettings
 
+    problem = known_qt_problem()
+    if problem is not None:
+        print(problem, file=sys.stderr)
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setOrganizationName(ORGANISATION)
     app.setApplicationName(APPLICATION)
+    app.setWindowIcon(QIcon(str(ICON_FILE)))
     window = MainWindow(AppSettings(default_qsettings()), device=args.device, image_size=args.size)
     window.show()
     if args.mesh is not None:

@@ -17,8 +17,8 @@ from core.structures import Meshes
 DEFAULT_SCENE_NAME = "Default scene (torus)"
 RING_RADIUS = 0.7  # distance from the centre to the middle of the tube
 TUBE_RADIUS = 0.25
-RING_SEGMENTS = 64
-TUBE_SEGMENTS = 24
+RING_SEGMENTS = 48
+TUBE_SEGMENTS = 16
 
 
 def torus_mesh(

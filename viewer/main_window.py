@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QMimeData, Qt, QThreadPool, Signal
+from PySide6.QtCore import QMimeData, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import (
     QCloseEvent,
     QDragEnterEvent,
@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMenu,
     QMessageBox,
-    QProgressBar,
     QScrollArea,
     QSplitter,
     QToolButton,
@@ -55,6 +54,7 @@ from .views.viewport import Viewport
 
 APP_NAME = "RasterLab"
 MESH_FILTER = f"Meshes ({' '.join('*' + ext for ext in LOAD_FORMATS)});;All files (*)"
+BUSY_DELAY_MS = 150
 SAVE_CHOICES = {"soft": "Soft pane", "hard": "Hard pane", "both": "Both panes"}
 
 
@@ -108,6 +108,7 @@ class MainWindow(QMainWindow):
         self.state.settings_changed.connect(lambda _keys: self.request_render())
         self.state.mesh_changed.connect(self._on_mesh_changed)
         self.service.rendered.connect(self._show_result)
+        self.service.fragments_ready.connect(self.inspector.set_result)
         self.service.busy_changed.connect(self._show_busy)
         self.history.rejected.connect(self.show_error)
         for pane in self.panes.values():
@@ -232,14 +233,17 @@ class MainWindow(QMainWindow):
     def _create_status_bar(self) -> None:
         status = self.statusBar()
         self.mesh_label = QLabel()
-        self.busy_bar = QProgressBar()
-        self.busy_bar.setRange(0, 0)  # indeterminate
-        self.busy_bar.setMaximumWidth(90)
-        self.busy_bar.setMaximumHeight(14)
-        self.busy_bar.setToolTip("Rendering…")
-        self.busy_bar.hide()
+        # A still label, not an animated bar, shown only once a render has taken BUSY_DELAY_MS:
+        # with a GL viewport in the window every repaint composites the whole window, which on
+        # software OpenGL costs ~10 ms of the CPU the renders need.
+        self.busy_label = QLabel("● rendering…")
+        self.busy_label.setStyleSheet("color: #c60;")
+        self.busy_label.setToolTip("A render is in flight")
+        self.busy_label.hide()
+        self._busy_timer = QTimer(self, singleShot=True, interval=BUSY_DELAY_MS)
+        self._busy_timer.timeout.connect(self.busy_label.show)
         status.addPermanentWidget(self.mesh_label)
-        status.addPermanentWidget(self.busy_bar)
+        status.addPermanentWidget(self.busy_label)
 
     def _restore_layout(self) -> None:
         geometry, dock_state = self.app_settings.layout()
@@ -268,11 +272,14 @@ class MainWindow(QMainWindow):
         for pane, message in result.errors.items():
             self.panes[pane].show_error(message)
             self.statusBar().showMessage(f"{pane.capitalize()} pane not rendered: {message}", 10_000)
-        self.inspector.set_result(result)
         self.render_shown.emit(result)
 
     def _show_busy(self, busy: bool) -> None:
-        self.busy_bar.setVisible(busy)
+        if busy:
+            self._busy_timer.start()
+        else:
+            self._busy_timer.stop()
+            self.busy_label.hide()
 
     def _show_readout(self, pane: str, x: int, y: int) -> None:
         if x < 0:

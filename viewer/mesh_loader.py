@@ -1,4 +1,4 @@
-"""Loading a mesh file off the GUI thread: core.io parses, `make_scene_mesh` checks and normalises."""
+"""Loading a mesh file off the GUI thread (`load_scene_mesh` on a QThreadPool thread)."""
 
 from __future__ import annotations
 
@@ -6,19 +6,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QRunnable, Signal
 
-from .scene_mesh import SceneMesh, make_scene_mesh
-
-
-def load_scene_mesh(path: str | Path) -> SceneMesh:
-    """Read `path` with core.io and prepare it for display.
-
-    Raises FileNotFoundError, or ValueError (core.io.MeshLoadError included) with a message
-    naming the file and what is wrong with it.
-    """
-    from core.io import load_mesh
-
-    path = Path(path)
-    return make_scene_mesh(load_mesh(path), path.name, path.resolve())
+from .scene_mesh import load_scene_mesh
 
 
 class _LoadSignals(QObject):

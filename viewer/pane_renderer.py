@@ -115,7 +115,10 @@ class PaneRenderer:
         Raises ValueError from core for settings it refuses (e.g. over the memory budget).
         """
         if mesh.uid != self._mesh_uid:
-            self._meshes = mesh.meshes.to(self.device)
+            meshes = mesh.meshes
+            # Textures move devices in place (PyTorch3D's semantics): move a copy, never the
+            # SceneMesh that other threads share.
+            self._meshes = meshes if meshes.device == self.device else meshes.clone().to(self.device)
             self._mesh_uid = mesh.uid
             self._fragments_key = self._image_key = None
         frag_key, img_key = fragments_key(settings, self.pane), image_key(settings, self.pane)

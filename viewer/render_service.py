@@ -3,7 +3,8 @@
 `request(snapshot)` only stores the snapshot (replacing any request not yet started) and wakes
 the worker; the GUI never waits and never queues stale work. The worker renders the soft and
 hard panes (in parallel on a helper thread when `parallel`), then reports a `RenderResult`
-tagged with the snapshot id. Results older than one already delivered are dropped. A render
+tagged with the snapshot id; dense copies of the fragments (for the inspector) follow in a
+second report when asked for and nothing newer is waiting. Results older than one already delivered are dropped. A render
 that is still running when a newer request arrives finishes and is shown (the newest image
 available beats a frozen pane during a drag); the newer request runs right after it.
 """
@@ -61,21 +62,34 @@ class _Worker(QThread):
             self._stopping = True
             self._cond.notify()
 
+    def _next(self) -> _Request | None:
+        """The latest request (waiting for one), or None when stopping."""
+        with self._cond:
+            while self._pending is None and not self._stopping:
+                self._cond.wait()
+            if self._stopping:
+                return None
+            request, self._pending = self._pending, None
+            return request
+
+    def _idle(self) -> bool:
+        with self._cond:
+            return self._pending is None and not self._stopping
+
     def run(self) -> None:
         service = self._service
         _set_torch_threads(service.torch_threads)
         renderers = {pane: PaneRenderer(pane, service.device) for pane in PANES}
-        helper = ThreadPoolExecutor(1, initializer=_set_torch_threads, initargs=(service.torch_threads,)) if service.parallel else None
+        # The hard pane is light: its helper thread keeps torch to one thread.
+        helper = ThreadPoolExecutor(1, initializer=_set_torch_threads, initargs=(1,)) if service.parallel else None
         try:
-            while True:
-                with self._cond:
-                    while self._pending is None and not self._stopping:
-                        self._cond.wait()
-                    if self._stopping:
-                        return
-                    request, self._pending = self._pending, None
+            while (request := self._next()) is not None:
                 service._started.emit(request.snapshot.id)
-                service._delivered.emit(_render(request, renderers, helper))
+                service._delivered.emit(_render(request, renderers, helper, with_fragments=False))
+                # The panes are on their way; the inspector's copies of the fragments come after,
+                # and only if no newer request is waiting (skipped during a drag).
+                if request.with_fragments and self._idle():
+                    service._fragments.emit(_render(request, renderers, None, with_fragments=True))
         finally:
             if helper is not None:
                 helper.shutdown(wait=True)
@@ -87,14 +101,16 @@ def _set_torch_threads(count: int | None) -> None:
         torch.set_num_threads(count)
 
 
-def _render(request: _Request, renderers: dict[str, PaneRenderer], helper: ThreadPoolExecutor | None) -> RenderResult:
+def _render(
+    request: _Request, renderers: dict[str, PaneRenderer], helper: ThreadPoolExecutor | None, with_fragments: bool
+) -> RenderResult:
     """Render every pane; the hard pane on `helper` (concurrently) when given."""
     snap = request.snapshot
     start = time.perf_counter()
 
     def one(pane: str) -> PaneImage | str:
         try:
-            return renderers[pane].render(snap.mesh, snap.settings, request.with_fragments)
+            return renderers[pane].render(snap.mesh, snap.settings, with_fragments)
         except (ValueError, TypeError, RuntimeError, MemoryError) as exc:  # shown in the pane
             return f"{type(exc).__name__}: {exc}"
 
@@ -108,14 +124,18 @@ def _render(request: _Request, renderers: dict[str, PaneRenderer], helper: Threa
 class RenderService(QObject):
     """Owns the render worker. Signals arrive on the GUI thread.
 
-    rendered(RenderResult): a result newer than any delivered before.
+    rendered(RenderResult): a result newer than any delivered before (images, no fragments).
+    fragments_ready(RenderResult): the same images with their fragments, after `rendered`, for
+        requests that asked for fragments and are still the newest delivered.
     busy_changed(bool): True from a request until the result for the latest request arrives.
     """
 
     rendered = Signal(object)
+    fragments_ready = Signal(object)
     busy_changed = Signal(bool)
     _started = Signal(int)
     _delivered = Signal(object)
+    _fragments = Signal(object)
 
     def __init__(
         self,
@@ -138,6 +158,7 @@ class RenderService(QObject):
         self._busy = False
         self._started.connect(self._on_started)
         self._delivered.connect(self._on_delivered)
+        self._fragments.connect(self._on_fragments)
         self._worker = _Worker(self)
         self._worker.start()
 
@@ -175,6 +196,11 @@ class RenderService(QObject):
             return  # outdated: something newer is already on screen
         self._last_delivered = result.request_number
         self.rendered.emit(result)
+
+    @Slot(object)
+    def _on_fragments(self, result: RenderResult) -> None:
+        if result.request_number == self._last_delivered:
+            self.fragments_ready.emit(result)
 
     def _set_busy(self, busy: bool) -> None:
         if busy != self._busy:

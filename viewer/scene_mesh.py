@@ -85,6 +85,18 @@ def make_scene_mesh(meshes: Meshes, name: str, source: Path | None = None) -> Sc
     )
 
 
+def load_scene_mesh(path: str | Path) -> SceneMesh:
+    """Read `path` with core.io and prepare it for display.
+
+    Raises FileNotFoundError, or ValueError (core.io.MeshLoadError included) with a message
+    naming the file and what is wrong with it.
+    """
+    from core.io import load_mesh  # imports trimesh: only when a file is read
+
+    path = Path(path)
+    return make_scene_mesh(load_mesh(path), path.name, path.resolve())
+
+
 def _vertex_colors(meshes: Meshes) -> np.ndarray:
     """Per-vertex RGB for the viewport preview: each vertex's texture colour averaged over the
     face corners that use it (exact for vertex colours, an approximation for UV textures)."""

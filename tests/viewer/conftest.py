@@ -55,6 +55,12 @@ def wait_rendered(qtbot, window) -> None:
     qtbot.waitUntil(done, timeout=RENDER_TIMEOUT_MS)
 
 
+def wait_inspected(qtbot, window) -> None:
+    """Wait until the panes and the fragment inspector show the state's current revision."""
+    wait_rendered(qtbot, window)
+    qtbot.waitUntil(lambda: window.inspector.snapshot_id == window.state.revision, timeout=RENDER_TIMEOUT_MS)
+
+
 def pane_pixels(window, pane: str) -> np.ndarray:
     """What the pane widget has been given to show, as an RGB array (from its QImage)."""
     from viewer.views.image_view import rgb_from_qimage

@@ -12,7 +12,7 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QMouseEv
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from tests.viewer.conftest import SMALL, pane_pixels, wait_rendered, write_cube_obj
+from tests.viewer.conftest import SMALL, pane_pixels, wait_inspected, wait_rendered, write_cube_obj
 
 WHITE = np.array([255, 255, 255], dtype=np.uint8)
 
@@ -26,7 +26,10 @@ def _drop(window, path) -> None:
     mime.setUrls([QUrl.fromLocalFile(str(path))])
     actions = Qt.DropAction.CopyAction
     buttons, modifiers = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
-    enter = QDragEnterEvent(QPointF(50, 50), actions, mime, buttons, modifiers)
+    try:
+        enter = QDragEnterEvent(QPointF(50, 50), actions, mime, buttons, modifiers)
+    except TypeError:  # PySide6 before 6.12 takes a QPoint here (6.12 deprecates it)
+        enter = QDragEnterEvent(QPoint(50, 50), actions, mime, buttons, modifiers)
     QApplication.sendEvent(window, enter)
     assert enter.isAccepted()
     drop = QDropEvent(QPointF(50, 50), actions, mime, buttons, modifiers)
@@ -47,7 +50,7 @@ def test_opens_on_the_default_scene_with_both_panes_non_empty(window) -> None:
         assert rgb.shape == (SMALL, SMALL, 3)
         assert 0.1 < _coverage(rgb) < 0.9  # the torus on a white background
         assert tuple(rgb[0, 0]) == (255, 255, 255)
-        assert re.fullmatch(r"\d+ ms( \(reused\))?", window.panes[pane].time_label.text())
+        assert re.fullmatch(r"\d+ ms", window.panes[pane].time_label.text())
     # The soft edge differs from the hard one.
     assert not np.array_equal(pane_pixels(window, "soft"), pane_pixels(window, "hard"))
     assert window.panes["soft"].shader_combo.currentText() == "Soft Phong"
@@ -83,12 +86,13 @@ def test_moving_sigma_changes_the_soft_pane_and_not_the_hard_one(qtbot, window) 
 
 
 def test_faces_per_pixel_sets_the_inspectors_layer_count(qtbot, window) -> None:
+    wait_inspected(qtbot, window)
     assert window.inspector.layer_count() == 10
     control = window.panels["Rasterization"].controls["raster.faces_per_pixel"]
     control.entry.setText("3")
     control.entry.editingFinished.emit()
-    wait_rendered(qtbot, window)
-    qtbot.waitUntil(lambda: window.inspector.layer_count() == 3, timeout=10_000)
+    wait_inspected(qtbot, window)
+    assert window.inspector.layer_count() == 3
     assert window.inspector.layer_spin.maximum() == 2
     assert window.inspector.layers_label.text() == "of 3 layers"
     window.inspector.pane_combo.setCurrentIndex(1)  # the hard pane keeps one face per pixel
@@ -248,6 +252,7 @@ def test_light_controls_follow_the_light_type(window) -> None:
 
 
 def test_hovering_the_inspector_reads_out_the_fragments(qtbot, window) -> None:
+    wait_inspected(qtbot, window)
     view = window.inspector.views["pix_to_face"]
     centre_row = np.nonzero(window.inspector.fragments("soft").pix_to_face[:, :, 0] >= 0)
     y, x = int(centre_row[0][0]), int(centre_row[1][0])

@@ -136,3 +136,16 @@ def test_readout_reports_the_values_at_a_pixel(mesh, settings) -> None:
         maps.readout(SIZE, 0, 0)
     with pytest.raises(ValueError, match="layer"):
         maps.readout(0, 0, 1)
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("pane", ["soft", "hard"])
+def test_cuda_renders_match_the_cpu(mesh, settings, pane, cuda_device) -> None:
+    gpu = PaneRenderer(pane, cuda_device).render(mesh, settings, with_fragments=True)
+    # The shared SceneMesh stays on the CPU (core moves textures in place: a copy went over).
+    assert mesh.meshes.textures.verts_features_packed().device.type == "cpu"
+    cpu = PaneRenderer(pane).render(mesh, settings, with_fragments=True)
+    assert gpu.rgba.shape == cpu.rgba.shape
+    # Float round-off may flip a pixel exactly on an edge or swap near-equal depths.
+    assert (np.abs(gpu.rgba - cpu.rgba).max(-1) > 2e-3).mean() < 0.005
+    assert (gpu.fragments.pix_to_face == cpu.fragments.pix_to_face).mean() > 0.995

@@ -75,3 +75,20 @@ def test_a_refused_pane_reports_an_error_and_the_other_still_renders(qtbot, serv
 def test_thread_count_is_checked(qapp) -> None:
     with pytest.raises(ValueError, match="torch_threads"):
         RenderService(torch_threads=0)
+
+
+def test_fragments_follow_the_images_when_asked_for(qtbot, service, mesh) -> None:
+    order = []
+    service.rendered.connect(lambda result: order.append(("images", result)))
+    service.fragments_ready.connect(lambda result: order.append(("fragments", result)))
+    service.request(_snapshot(mesh, 1), with_fragments=True)
+    qtbot.waitUntil(lambda: len(order) == 2, timeout=60_000)
+    (first, images), (second, fragments) = order
+    assert (first, second) == ("images", "fragments")
+    assert all(image.fragments is None for image in images.images.values())
+    assert fragments.snapshot_id == 1 and fragments.images["soft"].fragments.layers == 10
+    assert fragments.images["soft"].rgba is images.images["soft"].rgba  # the same render, not a new one
+    service.request(_snapshot(mesh, 2))
+    qtbot.waitUntil(lambda: len(order) == 3, timeout=60_000)
+    qtbot.wait(200)
+    assert [kind for kind, _ in order] == ["images", "fragments", "images"]  # none asked for

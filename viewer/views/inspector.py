@@ -38,6 +38,7 @@ class FragmentInspector(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._maps: dict[str, FragmentMaps] = {}
+        self.snapshot_id = -1  # of the fragments shown
 
         self.pane_combo = QComboBox()
         self.pane_combo.addItems([p.capitalize() for p in PANES])
@@ -90,6 +91,7 @@ class FragmentInspector(QWidget):
         for pane, image in result.images.items():
             if image.fragments is not None:
                 self._maps[pane] = image.fragments
+        self.snapshot_id = result.snapshot_id
         self._redraw()
 
     def readout(self, pane: str, x: int, y: int) -> str:

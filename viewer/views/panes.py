@@ -76,13 +76,14 @@ class RenderPane(QWidget):
         self.shader_combo.blockSignals(False)
 
     def show_image(self, image: PaneImage) -> None:
-        self.current = image
         self.error_label.hide()
+        if self.current is not None and image.rgba is self.current.rgba:
+            return  # the very render already on screen (reused): nothing to redraw
+        self.current = image
         self.view.set_image(image.display)
         h, w = image.display.shape[:2]
-        suffix = " (reused)" if image.reused else ""
-        self.time_label.setText(f"{image.milliseconds:.0f} ms{suffix}")
-        self.time_label.setToolTip(f"{image.shader}, {w}×{h}: rendered by core in {image.milliseconds:.1f} ms{suffix}")
+        self.time_label.setText(f"{image.milliseconds:.0f} ms")
+        self.time_label.setToolTip(f"{image.shader}, {w}×{h}: rendered by core in {image.milliseconds:.1f} ms")
 
     def show_error(self, message: str) -> None:
         """Report a failed render; the previous image (if any) stays on screen."""
