@@ -22,7 +22,7 @@ Pixel centres follow PyTorch3D's NDC: +X left, +Y up, the shorter image side spa
 from __future__ import annotations
 
 import math
-from typing import NamedTuple, Optional, Tuple
+from typing import List, NamedTuple, Optional, Tuple
 
 import torch
 
@@ -98,6 +98,74 @@ def pair_geometry(
         w0, w1, w2 = w0 / total, w1 / total, w2 / total
     z = w0 * z0 + w1 * z1 + w2 * z2
     return (w0, w1, w2), z, inside
+
+
+def geometry_backward(
+    px: torch.Tensor,
+    py: torch.Tensor,
+    v: Tuple[torch.Tensor, ...],
+    perspective_correct: bool,
+    clip: bool,
+    grad_w: Optional[torch.Tensor],
+    grad_z: Optional[torch.Tensor],
+) -> List[torch.Tensor]:
+    """Gradients of `pair_geometry`'s barycentrics and depth w.r.t. the nine vertex coordinates.
+
+    grad_w: (M, 3) or None; grad_z: (M,) or None (not both None). Returns nine (M,) tensors in
+    v's order. Reverse-mode by hand through each step of `pair_geometry` (edge functions,
+    perspective correction, clipping, depth), with clamp gradients passing where the input is
+    >= the bound as torch's do; tests compare it with autograd on every variant.
+    """
+    x0, y0, z0, x1, y1, z1, x2, y2, z2 = v
+    area = _edge(x2, y2, x0, y0, x1, y1) + _AREA_EPS
+    b = [_edge(px, py, x1, y1, x2, y2) / area, _edge(px, py, x2, y2, x0, y0) / area, _edge(px, py, x0, y0, x1, y1) / area]
+    zs = (z0, z1, z2)
+    p = b
+    if perspective_correct:
+        t = [b[0] * z1 * z2, b[1] * z0 * z2, b[2] * z0 * z1]
+        t_sum = t[0] + t[1] + t[2]
+        denom = t_sum.clamp_min(_PERSPECTIVE_EPS)
+        p = [ti / denom for ti in t]
+    w = p
+    if clip:
+        c = [pi.clamp_min(0.0) for pi in p]
+        c_sum = c[0] + c[1] + c[2]
+        total = c_sum.clamp_min(_CLIP_EPS)
+        w = [ci / total for ci in c]
+
+    gz = [torch.zeros_like(px)] * 3
+    if grad_z is not None:  # z = sum_i w_i z_i
+        gw = [grad_z * zi for zi in zs]
+        if grad_w is not None:
+            gw = [gw[i] + grad_w[:, i] for i in range(3)]
+        gz = [grad_z * wi for wi in w]
+    else:
+        gw = [grad_w[:, i] for i in range(3)]
+    gp = gw
+    if clip:  # w_i = c_i / S, S = clamp(sum c), c_i = clamp(p_i, 0)
+        dot = (gw[0] * w[0] + gw[1] * w[1] + gw[2] * w[2]) * (c_sum >= _CLIP_EPS).to(px.dtype)
+        gp = [(gw[i] - dot) / total * (p[i] >= 0).to(px.dtype) for i in range(3)]
+    gb = gp
+    if perspective_correct:  # p_i = t_i / D, D = clamp(sum t); t_0 = b_0 z1 z2, ...
+        dot = (gp[0] * p[0] + gp[1] * p[1] + gp[2] * p[2]) * (t_sum >= _PERSPECTIVE_EPS).to(px.dtype)
+        gt = [(gp[i] - dot) / denom for i in range(3)]
+        gb = [gt[0] * z1 * z2, gt[1] * z0 * z2, gt[2] * z0 * z1]
+        gz = [
+            gz[0] + gt[1] * b[1] * z2 + gt[2] * b[2] * z1,
+            gz[1] + gt[0] * b[0] * z2 + gt[2] * b[2] * z0,
+            gz[2] + gt[0] * b[0] * z1 + gt[1] * b[1] * z0,
+        ]
+    # b_i = e_i / area. An edge function e(p, a, b) = (px - ax)(by - ay) - (py - ay)(bx - ax) has
+    # de/dax = py - by, de/day = bx - px, de/dbx = ay - py, de/dby = px - ax.
+    ge = [gbi / area for gbi in gb]
+    g_area = -(gb[0] * b[0] + gb[1] * b[1] + gb[2] * b[2]) / area
+    gx0 = ge[1] * (y2 - py) + ge[2] * (py - y1) + g_area * (y2 - y1)
+    gy0 = ge[1] * (px - x2) + ge[2] * (x1 - px) + g_area * (x1 - x2)
+    gx1 = ge[0] * (py - y2) + ge[2] * (y0 - py) + g_area * (y0 - y2)
+    gy1 = ge[0] * (x2 - px) + ge[2] * (px - x0) + g_area * (x2 - x0)
+    gx2 = ge[0] * (y1 - py) + ge[1] * (py - y0) + g_area * (y1 - y0)
+    gy2 = ge[0] * (px - x1) + ge[1] * (x0 - px) + g_area * (x0 - x1)
+    return [gx0, gy0, gz[0], gx1, gy1, gz[1], gx2, gy2, gz[2]]
 
 
 def triangle_distance2(px: torch.Tensor, py: torch.Tensor, v: Tuple[torch.Tensor, ...]) -> torch.Tensor:
@@ -426,9 +494,9 @@ class _FragmentGeometry(torch.autograd.Function):
     """Differentiable (bary (M, 3), zbuf (M,), signed dists (M,)) of the chosen fragments.
 
     The forward pass returns the values the selection already computed. The backward pass
-    recomputes `pair_geometry` chunk by chunk under autograd and differentiates it there, so
-    memory stays at one chunk's graph and the arithmetic runs on cache-sized tensors. The
-    distance gradient is written out by hand from the nearest edge of each pair.
+    works chunk by chunk (memory stays at one chunk, the arithmetic runs on cache-sized
+    tensors) with hand-written gradients: `geometry_backward` for barycentrics and depth,
+    `_distance_backward` from the nearest edge of each pair for the distances.
     """
 
     @staticmethod
@@ -449,26 +517,19 @@ class _FragmentGeometry(torch.autograd.Function):
             f = face[part]
             px, py = _pixel_xy(pix[part], image_size, table.dtype)
             v = tuple(row.index_select(0, f) for row in table)
-            pair_grad = torch.zeros(f.numel(), 9, dtype=table.dtype, device=table.device)
+            columns: List[Optional[torch.Tensor]] = [None] * 9
             if grad_dists is not None:
                 signed = grad_dists[part] * (1 - 2 * inside[part].to(grad_dists.dtype))
                 _, edge, t = nearest_edge(px, py, v)
                 for col, g in zip((0, 1, 3, 4, 6, 7), _distance_backward(px, py, v, edge, t, signed)):
-                    pair_grad[:, col] += g
+                    columns[col] = g
             if grad_bary is not None or grad_z is not None:
-                leaves = tuple(c.requires_grad_(True) for c in v)
-                outputs, grads = [], []
-                with torch.enable_grad():
-                    (w0, w1, w2), z, _ = pair_geometry(px, py, leaves, perspective_correct, clip)
-                    if grad_bary is not None:
-                        outputs.append(torch.stack((w0, w1, w2), dim=1))
-                        grads.append(grad_bary[part])
-                if grad_z is not None:
-                    outputs.append(z)
-                    grads.append(grad_z[part])
-                for col, g in enumerate(torch.autograd.grad(outputs, leaves, grads, allow_unused=True)):
-                    if g is not None:
-                        pair_grad[:, col] += g
+                geometry = geometry_backward(px, py, v, perspective_correct, clip,
+                                             None if grad_bary is None else grad_bary[part],
+                                             None if grad_z is None else grad_z[part])
+                columns = [g if c is None else c + g for c, g in zip(columns, geometry)]
+            zero = torch.zeros_like(px)
+            pair_grad = torch.stack([zero if c is None else c for c in columns], dim=1)
             grad.index_add_(0, f, pair_grad)  # one scatter of 9 values per pair
         return (grad.reshape(face_verts.shape),) + (None,) * 11
 
