@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSignalBlocker, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -151,9 +151,8 @@ class NumberControl(ParamControl):
         self.commit(value)
 
     def show_value(self, value: float) -> None:
-        self.slider.blockSignals(True)
-        self.slider.setValue(self.to_slider(value))
-        self.slider.blockSignals(False)
+        with QSignalBlocker(self.slider):
+            self.slider.setValue(self.to_slider(value))
         self.entry.setText(self._format(value))
 
 
@@ -167,9 +166,8 @@ class BoolControl(ParamControl):
         self.refresh()
 
     def show_value(self, value: bool) -> None:
-        self.checkbox.blockSignals(True)
-        self.checkbox.setChecked(value)
-        self.checkbox.blockSignals(False)
+        with QSignalBlocker(self.checkbox):
+            self.checkbox.setChecked(value)
 
 
 class ChoiceControl(ParamControl):
@@ -182,9 +180,8 @@ class ChoiceControl(ParamControl):
         self.refresh()
 
     def show_value(self, value: str) -> None:
-        self.combo.blockSignals(True)
-        self.combo.setCurrentText(value)
-        self.combo.blockSignals(False)
+        with QSignalBlocker(self.combo):
+            self.combo.setCurrentText(value)
 
 
 class ColourControl(ParamControl):
@@ -245,9 +242,8 @@ class Vec3Control(ParamControl):
 
     def show_value(self, value: tuple[float, float, float]) -> None:
         for spin, component in zip(self.spins, value):
-            spin.blockSignals(True)
-            spin.setValue(component)
-            spin.blockSignals(False)
+            with QSignalBlocker(spin):
+                spin.setValue(component)
 
 
 _CONTROLS = {

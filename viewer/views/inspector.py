@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QSignalBlocker, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QGridLayout,
@@ -106,9 +106,8 @@ class FragmentInspector(QWidget):
         maps = self._maps.get(self.selected_pane())
         if maps is None:
             return
-        self.layer_spin.blockSignals(True)
-        self.layer_spin.setMaximum(maps.layers - 1)
-        self.layer_spin.blockSignals(False)
+        with QSignalBlocker(self.layer_spin):
+            self.layer_spin.setMaximum(maps.layers - 1)
         self.layers_label.setText(f"of {maps.layers} layer{'s' if maps.layers != 1 else ''}")
         k = self.layer_spin.value()
         faces = maps.pix_to_face[:, :, k]

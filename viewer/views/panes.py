@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -71,9 +71,8 @@ class RenderPane(QWidget):
             self._show_shader()
 
     def _show_shader(self) -> None:
-        self.shader_combo.blockSignals(True)
-        self.shader_combo.setCurrentText(self._state.value(self._key))
-        self.shader_combo.blockSignals(False)
+        with QSignalBlocker(self.shader_combo):
+            self.shader_combo.setCurrentText(self._state.value(self._key))
 
     def show_image(self, image: PaneImage) -> None:
         self.error_label.hide()
