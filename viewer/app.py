@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -139,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "session, under `xvfb-run -a python main.py`, or use --render-only OUT.png.\n",
         )
 
-    from PySide6.QtCore import QThreadPool
+    from PySide6.QtCore import QThreadPool, QTimer
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
@@ -157,6 +158,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     window.show()
     if args.mesh is not None:
         window.open_mesh(args.mesh)
+    # Ctrl+C in the terminal closes the window (saving settings) instead of being ignored while
+    # Qt's event loop runs: a periodic no-op timer lets Python's signal handler run.
+    signal.signal(signal.SIGINT, lambda *_: window.close())
+    heartbeat = QTimer(interval=250)
+    heartbeat.timeout.connect(lambda: None)
+    heartbeat.start()
     code = app.exec()
     QThreadPool.globalInstance().waitForDone()
     return code

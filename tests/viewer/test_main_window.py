@@ -274,3 +274,32 @@ def test_shader_choice_reaches_the_pane(qtbot, window) -> None:
     rgb = pane_pixels(window, "soft")
     assert (rgb[..., 0] == rgb[..., 1]).all() and tuple(rgb[0, 0]) == (0, 0, 0)  # alpha as grey
     assert window.last_result.images["hard"].reused
+
+
+def test_open_recent_lists_loaded_files_and_reopens_them(qtbot, window, tmp_path) -> None:
+    cube = write_cube_obj(tmp_path / "cube.obj")
+    ok, _ = _open_and_wait(qtbot, window, cube)
+    assert ok
+    window.history.stack.undo()  # back to the torus
+    window.recent_menu.aboutToShow.emit()
+    actions = window.recent_menu.actions()
+    assert [a.text() for a in actions] == [str(cube.resolve())]
+    with qtbot.waitSignal(window.mesh_load_finished, timeout=60_000) as blocker:
+        actions[0].trigger()
+    assert blocker.args[0] and window.state.mesh.name == "cube.obj"
+
+
+def test_save_dialog_adds_png_and_asks_before_replacing(window, tmp_path, monkeypatch) -> None:
+    from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kwargs: (str(tmp_path / "render"), ""))
+    window.save_render_dialog("hard")
+    target = tmp_path / "render.png"
+    with Image.open(target) as png:
+        assert np.array_equal(np.asarray(png.convert("RGB")), pane_pixels(window, "hard"))
+    # "render" again: the dialog approved "render", not "render.png", so the window asks itself.
+    before = target.read_bytes()
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *args: asked.append(args) or QMessageBox.StandardButton.No)
+    window.save_render_dialog("both")
+    assert len(asked) == 1 and target.read_bytes() == before
