@@ -143,7 +143,8 @@ class MainWindow(QMainWindow):
         splitter.addWidget(self.viewport)
         for pane in self.panes.values():
             splitter.addWidget(pane)
-        splitter.setSizes([1, 1, 1])
+        for index in range(splitter.count()):
+            splitter.setStretchFactor(index, 1)  # the viewport and the two panes share the width
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(2, 2, 2, 2)

@@ -12,7 +12,13 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QMouseEv
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from tests.viewer.conftest import SMALL, pane_pixels, wait_inspected, wait_rendered, write_cube_obj
+from tests.viewer.conftest import (
+    SMALL,
+    pane_pixels,
+    wait_inspected,
+    wait_rendered,
+    write_cube_obj,
+)
 
 WHITE = np.array([255, 255, 255], dtype=np.uint8)
 
