@@ -144,6 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
+    from .fitting import install_fitting
     from .main_window import MainWindow
     from .settings import APPLICATION, ORGANISATION, AppSettings, default_qsettings
 
@@ -155,6 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setApplicationName(APPLICATION)
     app.setWindowIcon(QIcon(str(ICON_FILE)))
     window = MainWindow(AppSettings(default_qsettings()), device=args.device, image_size=args.size)
+    install_fitting(window)
     window.show()
     if args.mesh is not None:
         window.open_mesh(args.mesh)
