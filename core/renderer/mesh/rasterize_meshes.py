@@ -32,6 +32,8 @@ from .fragments import SparseFragments, depth_ranks, nearest_in_pixel
 _AREA_EPS = 1e-8
 _PERSPECTIVE_EPS = 1e-8
 _CLIP_EPS = 1e-5
+# Interleaved accumulators per face in the backward's scatter-adds (see _FragmentGeometry).
+_SCATTER_LANES = 4
 _Z_EPS = 1e-8
 
 # Candidate pairs tested at once: small enough that the temporaries of the per-pair arithmetic
@@ -511,27 +513,30 @@ class _FragmentGeometry(torch.autograd.Function):
         face_verts, pix, face, inside = ctx.saved_tensors
         image_size, perspective_correct, clip = ctx.settings
         table = face_verts.detach().reshape(-1, 9).t().contiguous()  # (9, F): one row per coordinate
-        grad = torch.zeros(table.shape[1], 9, dtype=table.dtype, device=table.device)
+        num_faces = table.shape[1]
+        # Pairs come grouped by face, so a plain scatter_add_ chains every add on the one before;
+        # spreading each face over _SCATTER_LANES interleaved accumulators breaks those chains.
+        grad = table.new_zeros(9, num_faces * _SCATTER_LANES)
         for start in range(0, face.numel(), _CHUNK_PAIRS):
             part = slice(start, start + _CHUNK_PAIRS)
             f = face[part]
+            lanes = torch.arange(_SCATTER_LANES, device=f.device).repeat(-(-f.numel() // _SCATTER_LANES))[: f.numel()]
+            spread = f * _SCATTER_LANES + lanes
             px, py = _pixel_xy(pix[part], image_size, table.dtype)
             v = tuple(row.index_select(0, f) for row in table)
-            columns: List[Optional[torch.Tensor]] = [None] * 9
             if grad_dists is not None:
                 signed = grad_dists[part] * (1 - 2 * inside[part].to(grad_dists.dtype))
                 _, edge, t = nearest_edge(px, py, v)
-                for col, g in zip((0, 1, 3, 4, 6, 7), _distance_backward(px, py, v, edge, t, signed)):
-                    columns[col] = g
+                for row, g in zip((0, 1, 3, 4, 6, 7), _distance_backward(px, py, v, edge, t, signed)):
+                    grad[row].scatter_add_(0, spread, g)  # 1D scatter_add_: the fastest scatter on the CPU
             if grad_bary is not None or grad_z is not None:
                 geometry = geometry_backward(px, py, v, perspective_correct, clip,
                                              None if grad_bary is None else grad_bary[part],
                                              None if grad_z is None else grad_z[part])
-                columns = [g if c is None else c + g for c, g in zip(columns, geometry)]
-            zero = torch.zeros_like(px)
-            pair_grad = torch.stack([zero if c is None else c for c in columns], dim=1)
-            grad.index_add_(0, f, pair_grad)  # one scatter of 9 values per pair
-        return (grad.reshape(face_verts.shape),) + (None,) * 11
+                for row, g in enumerate(geometry):
+                    grad[row].scatter_add_(0, spread, g)
+        grad = grad.view(9, num_faces, _SCATTER_LANES).sum(-1)
+        return (grad.t().reshape(face_verts.shape),) + (None,) * 11
 
 
 def rasterize_meshes(
