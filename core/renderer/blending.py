@@ -6,7 +6,7 @@ log-sigmoids, which is exact and keeps gradients finite where p is close to 1.
 """
 from __future__ import annotations
 
-from typing import NamedTuple, Sequence, Tuple, Union
+from typing import NamedTuple, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -87,20 +87,41 @@ def _depth_weights(
 ) -> Tuple[torch.Tensor, torch.Tensor]:
     """SoftRas depth weights exp((z_inv - z_max) / gamma) per slot, and z_max per pixel."""
     n, h, w, _ = sparse.shape
-    image = sparse.pix // (h * w)
-    znear = _per_slot("znear", znear, n, image, like)
-    zfar = _per_slot("zfar", zfar, n, image, like)
+    znear = _per_slot("znear", znear, sparse, like)
+    zfar = _per_slot("zfar", zfar, sparse, like)
     z_inv = (zfar - sparse.zbuf) / (zfar - znear)
     z_max = like.new_full((n * h * w,), _Z_INV_EPS).scatter_reduce(0, sparse.pix, z_inv, reduce="amax", include_self=True)
     return torch.exp((z_inv - z_max.index_select(0, sparse.pix)) / gamma), z_max
 
 
-def softmax_contributors(
+class SoftmaxTerms(NamedTuple):
+    """The parts of SoftRas's softmax blend that do not depend on colour.
+
+    weights: (M,) sigmoid(-d/sigma) * exp((z_inv - z_max)/gamma) per filled slot;
+    delta: (N*H*W,) the background's weight per pixel; alpha: (N*H*W,) 1 - prod(1 - sigmoid).
+    """
+
+    weights: torch.Tensor
+    delta: torch.Tensor
+    alpha: torch.Tensor
+
+
+def softmax_terms(
     sparse: SparseFragments,
     blend_params: BlendParams,
     znear: Union[float, torch.Tensor] = 1.0,
     zfar: Union[float, torch.Tensor] = 100.0,
-) -> torch.Tensor:
+) -> SoftmaxTerms:
+    """Compute :class:`SoftmaxTerms` once, for choosing the slots to shade and for blending."""
+    _check_sigma(blend_params)
+    sigma, gamma = blend_params.sigma, blend_params.gamma
+    depth, z_max = _depth_weights(sparse, gamma, znear, zfar, sparse.dists)
+    weights = torch.sigmoid(-sparse.dists / sigma) * depth
+    delta = torch.exp((_Z_INV_EPS - z_max) / gamma).clamp_min(_Z_INV_EPS)
+    return SoftmaxTerms(weights, delta, silhouette_alpha(sparse, sigma, sparse.dists).reshape(-1))
+
+
+def softmax_contributors(sparse: SparseFragments, terms: SoftmaxTerms) -> torch.Tensor:
     """Ascending positions of the slots whose colour can change the blended image.
 
     A slot's colour enters its pixel with the share w_k / (sum_j w_j + background term) of the
@@ -108,13 +129,9 @@ def softmax_contributors(
     resolution even summed over K = 50 slots) change neither the image nor any gradient by a
     representable amount, so shaders skip them; their weights still enter the blend exactly.
     """
-    _check_sigma(blend_params)
     with torch.no_grad():
-        n, h, w, _ = sparse.shape
-        depth, z_max = _depth_weights(sparse, blend_params.gamma, znear, zfar, sparse.zbuf)
-        weights = torch.sigmoid(-sparse.dists / blend_params.sigma) * depth
-        delta = torch.exp((_Z_INV_EPS - z_max) / blend_params.gamma).clamp_min(_Z_INV_EPS)
-        denom = weights.new_zeros(n * h * w).index_add(0, sparse.pix, weights) + delta
+        weights = terms.weights.detach()
+        denom = torch.zeros_like(terms.delta).index_add(0, sparse.pix, weights) + terms.delta
         return torch.nonzero(weights > NEGLIGIBLE_SHARE * denom.index_select(0, sparse.pix)).squeeze(1)
 
 
@@ -124,22 +141,21 @@ def softmax_blend_sparse(
     blend_params: BlendParams,
     znear: Union[float, torch.Tensor] = 1.0,
     zfar: Union[float, torch.Tensor] = 100.0,
+    terms: Optional[SoftmaxTerms] = None,
 ) -> torch.Tensor:
-    """`softmax_rgb_blend` on per-slot colours (M, 3) aligned with `sparse`; returns (N, H, W, 4)."""
-    _check_sigma(blend_params)
+    """`softmax_rgb_blend` on per-slot colours (M, 3) aligned with `sparse`; returns (N, H, W, 4).
+
+    ``terms``: :func:`softmax_terms` of the same inputs, when the caller already has them.
+    """
     n, h, w, _ = sparse.shape
     npix = n * h * w
-    sigma, gamma = blend_params.sigma, blend_params.gamma
-    prob = torch.sigmoid(-sparse.dists / sigma)
-    alpha = silhouette_alpha(sparse, sigma, colors).reshape(npix)
-    depth, z_max = _depth_weights(sparse, gamma, znear, zfar, colors)
-    weights = prob * depth
-    delta = torch.exp((_Z_INV_EPS - z_max) / gamma).clamp_min(_Z_INV_EPS)
-    weighted = colors.new_zeros(npix, 3).index_add(0, sparse.pix, weights[:, None] * colors)
-    denom = colors.new_zeros(npix).index_add(0, sparse.pix, weights) + delta
+    if terms is None:
+        terms = softmax_terms(sparse, blend_params, znear, zfar)
+    weighted = colors.new_zeros(npix, 3).index_add(0, sparse.pix, terms.weights[:, None] * colors)
+    denom = colors.new_zeros(npix).index_add(0, sparse.pix, terms.weights) + terms.delta
     bg = background_rgb(blend_params, colors)
-    rgb = (weighted + delta[:, None] * bg) / denom[:, None]
-    return torch.cat((rgb, alpha[:, None]), dim=-1).view(n, h, w, 4)
+    rgb = (weighted + terms.delta[:, None] * bg) / denom[:, None]
+    return torch.cat((rgb, terms.alpha[:, None]), dim=-1).view(n, h, w, 4)
 
 
 def softmax_rgb_blend(
@@ -157,11 +173,17 @@ def softmax_rgb_blend(
     return softmax_blend_sparse(colors.reshape(-1, colors.shape[-1])[sparse.slot], sparse, blend_params, znear, zfar)
 
 
-def _per_slot(name: str, value, n: int, image: torch.Tensor, like: torch.Tensor):
-    """A per-image camera value (float, or tensor of 1 or N) gathered for each slot's image."""
+def _per_slot(name: str, value, sparse: SparseFragments, like: torch.Tensor):
+    """A per-image camera value (float, or tensor of 1 or N) for each slot's image.
+
+    One value shared by every image (the usual case) stays a scalar: no per-slot gather.
+    """
     if not torch.is_tensor(value):
         return value
+    n, h, w, _ = sparse.shape
     value = value.to(like).reshape(-1)
     if value.numel() not in (1, n):
         raise ValueError(f"{name} has {value.numel()} values for a batch of {n} images (use 1 or {n})")
-    return value.expand(n)[image]
+    if value.numel() == 1 or bool((value == value[0]).all()):
+        return value[0]
+    return value.index_select(0, sparse.pix // (h * w))

@@ -16,6 +16,7 @@ from ..blending import (
     silhouette_alpha,
     softmax_blend_sparse,
     softmax_contributors,
+    softmax_terms,
     sparse_fragments,
 )
 from ..lighting import PointLights
@@ -178,10 +179,11 @@ class ShaderBase(torch.nn.Module):
         """Shade the fragments with a non-zero softmax weight, then SoftRas-blend all of them."""
         znear = kwargs.get("znear", getattr(cameras, "znear", 1.0))
         zfar = kwargs.get("zfar", getattr(cameras, "zfar", 100.0))
-        shaded = softmax_contributors(sparse, blend_params, znear=znear, zfar=zfar)
+        terms = softmax_terms(sparse, blend_params, znear=znear, zfar=zfar)
+        shaded = softmax_contributors(sparse, terms)
         colors = shade(sparse, shaded)
         colors = colors.new_zeros(sparse.pix.numel(), 3).index_put((shaded,), colors)
-        return softmax_blend_sparse(colors, sparse, blend_params, znear=znear, zfar=zfar)
+        return softmax_blend_sparse(colors, sparse, blend_params, terms=terms)
 
 
 class HardPhongShader(ShaderBase):
