@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import io
 import sys
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -96,18 +95,6 @@ def write_files(payloads: dict[Path, bytes]) -> None:
                 handle.write(payloads[path])
     except (OSError, ValueError) as exc:
         raise CliError(str(exc)) from None
-
-
-def png_bytes(pixels: Any) -> bytes:
-    """PNG encoding of an (H, W), (H, W, 3) or (H, W, 4) float array in [0, 1] or uint8 array."""
-    from PIL import Image
-
-    array = np.asarray(pixels)
-    if array.dtype != np.uint8:
-        array = (np.clip(array, 0.0, 1.0) * 255.0).round().astype(np.uint8)
-    buffer = io.BytesIO()
-    Image.fromarray(array).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def load_mesh_or_fail(path: str, device: str):

@@ -9,8 +9,6 @@ early and still writes everything fitted so far.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import math
 from pathlib import Path
 
@@ -21,14 +19,12 @@ from cli.common import (
     check_output,
     load_mesh_or_fail,
     non_negative_float,
-    png_bytes,
     positive_float,
     positive_int,
     write_files,
 )
 
 GRID_VIEWS = 4
-HISTORY_COLUMNS = ("iteration", "total", "silhouette", "rgb", "edge", "normal", "laplacian", "seconds")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -132,23 +128,15 @@ def _loss_text(record: dict) -> str:
 
 
 def _save_results(fitter, targets, out: Path, history_path: Path, grid_path: Path) -> None:
-    from core.io import MeshSaveError, save_mesh
+    from core.fitting import history_csv
+    from core.io import MeshSaveError, png_bytes, save_mesh
 
     mesh = targets.to_source_frame(fitter.current_mesh())
     try:
         save_mesh(out, mesh)
     except MeshSaveError as exc:
         raise CliError(str(exc)) from None
-    write_files({history_path: _history_csv(fitter.history), grid_path: png_bytes(_grid(fitter, targets))})
-
-
-def _history_csv(history: list) -> bytes:
-    text = io.StringIO()
-    writer = csv.DictWriter(text, fieldnames=HISTORY_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for record in history:
-        writer.writerow({k: record[k] for k in HISTORY_COLUMNS})
-    return text.getvalue().encode()
+    write_files({history_path: history_csv(fitter.history).encode(), grid_path: png_bytes(_grid(fitter, targets))})
 
 
 def _grid(fitter, targets):

@@ -12,7 +12,6 @@ from cli.common import (
     finite_float,
     load_mesh_or_fail,
     non_negative_float,
-    png_bytes,
     positive_float,
     positive_int,
     write_files,
@@ -52,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from core.fitting import blur_radius_from_sigma, normalize_mesh
+    from core.io import png_bytes
     from core.renderer import (
         BlendParams,
         FoVPerspectiveCameras,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import uuid
 from pathlib import Path
 
 import numpy as np
@@ -12,12 +11,12 @@ import numpy as np
 def write_png(image: np.ndarray, path: str | os.PathLike[str], overwrite: bool = False) -> Path:
     """Write an RGB uint8 image (H, W, 3) to `path` as PNG; return the path.
 
-    The PNG is written to a temporary file in the same folder and renamed into place, so a
-    failure never leaves a half-written file and readers never see one. Parent folders are
-    created. Raises FileExistsError when `path` exists and `overwrite` is False (callers ask the
-    user first), ValueError for an image that is not RGB uint8.
+    Written atomically by core.io (temporary file, fsync, rename), so a failure never leaves a
+    half-written file and readers never see one. Parent folders are created. Raises
+    FileExistsError when `path` exists and `overwrite` is False (callers ask the user first),
+    ValueError for an image that is not RGB uint8 or a destination that cannot be written.
     """
-    from PIL import Image
+    from core.io import png_bytes, write_bytes_atomically
 
     if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
         detail = f"{image.dtype} {image.shape}" if isinstance(image, np.ndarray) else type(image).__name__
@@ -26,16 +25,7 @@ def write_png(image: np.ndarray, path: str | os.PathLike[str], overwrite: bool =
     if out.exists() and not overwrite:
         raise FileExistsError(f"{out} already exists; not overwriting it")
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.{uuid.uuid4().hex}.tmp"
-    # O_EXCL: never reuse an existing file; mode 0o666 lets the umask decide, as for any new file.
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            Image.fromarray(image).save(fh, format="PNG")
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_bytes_atomically(out, png_bytes(image))
     return out
 
 

@@ -80,11 +80,8 @@ def save_image_targets(targets: Targets, folder: str | os.PathLike[str]) -> List
     All files are written atomically together (core.io's temporary-file-then-rename), so an
     existing folder is either fully replaced or left as it was.
     """
-    import io
-
-    from PIL import Image
-
-    from core.io.atomic import atomic_outputs  # imported here: core.io loads trimesh
+    from core.io import png_bytes  # imported here: core.io loads trimesh
+    from core.io.atomic import atomic_outputs
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -93,10 +90,7 @@ def save_image_targets(targets: Targets, folder: str | os.PathLike[str]) -> List
     for i in range(targets.num_views):
         name = f"view_{i:03d}.png"
         rgba = torch.cat([targets.images[i], targets.silhouettes[i, ..., None]], dim=-1)
-        pixels = (rgba.clamp(0, 1) * 255).round().to(torch.uint8).cpu().numpy()
-        buffer = io.BytesIO()
-        Image.fromarray(pixels, mode="RGBA").save(buffer, format="PNG")
-        payloads[folder / name] = buffer.getvalue()
+        payloads[folder / name] = png_bytes(rgba.clamp(0, 1).cpu().numpy())
         views.append({"image": name, "R": cams.R[i].tolist(), "T": cams.T[i].tolist()})
     spec = {
         "camera": {"type": "FoVPerspectiveCameras", **{k: float(getattr(cams, k)[0]) for k in _CAMERA_DEFAULTS}},

@@ -5,11 +5,14 @@
 - `load_objs_as_meshes(files, ...)`: PyTorch3D's batch OBJ loader (PyTorch3D vertex indexing);
 - `save_obj`, `save_ply`: PyTorch3D's writers plus vertex colours; `save_mesh(path, meshes)`
   picks the format from the extension.
-Every save is atomic (temporary file, fsync, rename). Bad files raise MeshLoadError, bad data or
+Every save is atomic (temporary file, fsync, rename; `write_bytes_atomically` for any other
+file, `png_bytes` to encode an image). Bad files raise MeshLoadError, bad data or
 destinations MeshSaveError; both are ValueErrors whose message names the file and the problem.
 """
+from .atomic import write_bytes_atomically
 from .errors import MeshLoadError, MeshSaveError
 from .formats import LOAD_FORMATS, SAVE_FORMATS
+from .images import png_bytes
 from .load import load_mesh, load_objs_as_meshes
 from .obj import save_obj
 from .ply import save_ply
@@ -22,7 +25,9 @@ __all__ = [
     "MeshSaveError",
     "load_mesh",
     "load_objs_as_meshes",
+    "png_bytes",
     "save_mesh",
     "save_obj",
     "save_ply",
+    "write_bytes_atomically",
 ]

@@ -90,3 +90,8 @@ def atomic_outputs(paths: Sequence[Path]) -> Iterator[List[BinaryIO]]:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(temp)
 
+
+def write_bytes_atomically(path: "str | os.PathLike[str]", data: bytes) -> None:
+    """Write `data` to `path` through `atomic_outputs`: the file is complete or left as it was."""
+    with atomic_outputs([Path(path)]) as (handle,):
+        handle.write(data)

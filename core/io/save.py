@@ -18,7 +18,7 @@ import trimesh
 from PIL import Image
 
 from ..structures import Meshes
-from .atomic import atomic_outputs
+from .atomic import write_bytes_atomically
 from .errors import MeshSaveError
 from .formats import SAVE_FORMATS, extension
 from .mesh_data import MeshData
@@ -56,9 +56,9 @@ def save_mesh(path: "str | os.PathLike[str]", meshes: Meshes) -> None:
         _drop_texture(data, path, ext[1:].upper())
         if data.verts_colors is not None:
             warnings.warn(f"{path}: {ext[1:].upper()} files hold no colours; vertex colours not saved", stacklevel=2)
-        _write_bytes(path, _export(_trimesh(MeshData(data.verts, data.faces)), ext, where))
+        write_bytes_atomically(path, _export(_trimesh(MeshData(data.verts, data.faces)), ext, where))
         return
-    _write_bytes(path, _export(_trimesh(data), ext, where))
+    write_bytes_atomically(path, _export(_trimesh(data), ext, where))
 
 
 def _drop_texture(data: MeshData, path: Path, fmt: str) -> None:
@@ -91,6 +91,3 @@ def _export(mesh: trimesh.Trimesh, ext: str, where: str) -> bytes:
     return payload.encode("utf-8") if isinstance(payload, str) else payload
 
 
-def _write_bytes(path: Path, payload: bytes) -> None:
-    with atomic_outputs([path]) as (fh,):
-        fh.write(payload)

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from core.fitting import history_csv
 from tests.viewer.fitting_cases import ellipsoid
 from viewer.fitting import exports
 from viewer.fitting.heat import heat_colors, heat_image
@@ -29,7 +30,7 @@ def test_loss_csv_has_one_row_per_iteration_and_blanks_for_unused_terms(tmp_path
         "2,0.25,0.125,0.125,0.1,0,0.2,0.01",
     ]
     with pytest.raises(ValueError, match="record 0 lacks"):
-        exports.loss_csv_text([{"total": 1.0}])
+        history_csv([{"total": 1.0}])
 
 
 def test_turntable_turns_and_checks_its_arguments(tmp_path) -> None:

@@ -6,8 +6,6 @@ atomically (core.io's temporary-file-then-rename): a failed export leaves no par
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import os
 from collections.abc import Iterable, Mapping
@@ -16,13 +14,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from core.fitting import LOSS_TERMS, fitting_lights, render_views
-from core.io import save_mesh
-from core.io.atomic import atomic_outputs
+from core.fitting import fitting_lights, history_csv, render_views
+from core.io import save_mesh, write_bytes_atomically
 from core.renderer import FoVPerspectiveCameras, look_at_view_transform
 from core.structures import Meshes
 
-CSV_COLUMNS = ("iteration", "total", *LOSS_TERMS, "seconds")
 TURNTABLE_FORMATS = (".gif", ".mp4")
 
 
@@ -32,22 +28,9 @@ def save_fitted_mesh(path: str | os.PathLike[str], mesh: Meshes) -> Path:
     return Path(path)
 
 
-def loss_csv_text(history: Iterable[Mapping[str, float]]) -> str:
-    """The history as CSV: one row per iteration, columns CSV_COLUMNS; unused terms are empty."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for i, record in enumerate(history):
-        missing = [c for c in ("iteration", "total") if c not in record]
-        if missing:
-            raise ValueError(f"history record {i} lacks {missing}")
-        writer.writerow([_csv_value(record.get(column, math.nan)) for column in CSV_COLUMNS])
-    return out.getvalue()
-
-
 def save_loss_csv(path: str | os.PathLike[str], history: Iterable[Mapping[str, float]]) -> Path:
     path = Path(path)
-    _write_atomic(path, loss_csv_text(history).encode("utf-8"))
+    write_bytes_atomically(path, history_csv(history).encode("utf-8"))
     return path
 
 
@@ -90,17 +73,5 @@ def save_turntable(path: str | os.PathLike[str], mesh: Meshes, frames: int = 36,
         data = iio.imwrite("<bytes>", images, extension=".gif", duration=1000.0 / fps, loop=0)
     else:
         data = iio.imwrite("<bytes>", images, extension=".mp4", fps=fps)
-    _write_atomic(path, data)
+    write_bytes_atomically(path, data)
     return path
-
-
-def _csv_value(value: float) -> str:
-    value = float(value)
-    if math.isnan(value):
-        return ""
-    return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    with atomic_outputs([path]) as (handle,):
-        handle.write(data)
