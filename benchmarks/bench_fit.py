@@ -29,7 +29,14 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.scenes import COW_OBJ  # noqa: E402
-from core.fitting import FitConfig, Fitter, compare_meshes, make_targets, normalize_mesh, sphere_cameras  # noqa: E402
+from core.fitting import (  # noqa: E402
+    FitConfig,
+    Fitter,
+    compare_meshes,
+    make_targets,
+    normalize_mesh,
+    sphere_cameras,
+)
 from core.io import load_objs_as_meshes  # noqa: E402
 
 HELD_OUT_VIEWS = 20

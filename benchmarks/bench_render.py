@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import math
+import os
 import resource
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path

@@ -55,15 +55,19 @@ def run(args: argparse.Namespace) -> int:
     from core.renderer import (
         BlendParams,
         FoVPerspectiveCameras,
+        HardFlatShader,
+        HardGouraudShader,
+        HardPhongShader,
         MeshRasterizer,
         MeshRenderer,
         PointLights,
         RasterizationSettings,
+        SoftGouraudShader,
+        SoftPhongShader,
+        SoftSilhouetteShader,
         TexturesVertex,
         look_at_view_transform,
     )
-    from core.renderer import HardFlatShader, HardGouraudShader, HardPhongShader
-    from core.renderer import SoftGouraudShader, SoftPhongShader, SoftSilhouetteShader
 
     out = check_output(args.out, (".png",))
     if args.fov >= 180:

@@ -16,7 +16,8 @@ from typing import Callable
 
 import pytest
 
-from tests.shared_data import ReferenceScene, reference_scene as _reference_scene, require_shared
+from tests.shared_data import ReferenceScene, require_shared
+from tests.shared_data import reference_scene as _reference_scene
 
 
 def _cuda_available() -> bool:

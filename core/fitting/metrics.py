@@ -8,7 +8,13 @@ import torch
 
 from core.loss import chamfer_distance
 from core.ops import sample_points_from_meshes
-from core.renderer import MeshRasterizer, MeshRendererWithFragments, PointLights, RasterizationSettings, SoftPhongShader
+from core.renderer import (
+    MeshRasterizer,
+    MeshRendererWithFragments,
+    PointLights,
+    RasterizationSettings,
+    SoftPhongShader,
+)
 from core.renderer.cameras import CamerasBase
 from core.structures import Meshes
 

@@ -7,6 +7,8 @@ from typing import Optional
 
 import torch
 
+from core.fitting.config import FitConfig
+from core.fitting.views import fitting_lights, normalize_mesh, ring_cameras
 from core.renderer import (
     MeshRasterizer,
     MeshRenderer,
@@ -19,8 +21,6 @@ from core.renderer import (
 from core.renderer.blending import BlendParams
 from core.renderer.cameras import CamerasBase
 from core.structures import Meshes
-from core.fitting.config import FitConfig
-from core.fitting.views import fitting_lights, normalize_mesh, ring_cameras
 
 # Colour given to a target mesh that has no texture of its own (light grey).
 UNTEXTURED_COLOR = 0.7

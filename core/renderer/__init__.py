@@ -1,5 +1,10 @@
 """Differentiable mesh rendering with PyTorch3D's public names (import from here)."""
-from .blending import BlendParams, hard_rgb_blend, sigmoid_alpha_blend, softmax_rgb_blend
+from .blending import (
+    BlendParams,
+    hard_rgb_blend,
+    sigmoid_alpha_blend,
+    softmax_rgb_blend,
+)
 from .cameras import (
     FoVOrthographicCameras,
     FoVPerspectiveCameras,

@@ -472,7 +472,9 @@ class Meshes:
         only, so it is built once (in the verts' dtype). Empty meshes give a (0, 0) matrix.
         """
         if self._laplacian_packed is None:
-            from core.ops.laplacian_matrices import laplacian  # local: core.ops sits above core.structures
+            from core.ops.laplacian_matrices import (
+                laplacian,  # local: core.ops sits above core.structures
+            )
 
             if self.isempty():
                 empty = torch.zeros((0, 0), dtype=self._verts_packed.dtype, device=self.device)

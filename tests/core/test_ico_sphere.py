@@ -1,7 +1,6 @@
 """Tests for core.utils.ico_sphere: exact agreement with PyTorch3D's stored spheres, geometry, speed."""
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 import torch

@@ -6,7 +6,13 @@ import math
 import pytest
 import torch
 
-from core.renderer.lighting import AmbientLights, DirectionalLights, PointLights, diffuse, specular
+from core.renderer.lighting import (
+    AmbientLights,
+    DirectionalLights,
+    PointLights,
+    diffuse,
+    specular,
+)
 from core.renderer.materials import Materials
 
 

@@ -4,7 +4,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.core.reference_scenes import fragment_agreement, gradient_agreement, image_errors, render_scene
+from tests.core.reference_scenes import (
+    fragment_agreement,
+    gradient_agreement,
+    image_errors,
+    render_scene,
+)
 from tests.shared_data import P3D_REFERENCE_DIR, reference_scene
 
 SCENES = sorted(p.stem for p in P3D_REFERENCE_DIR.glob("*.npz")) or ["s01_sphere2_hardphong_point_64"]

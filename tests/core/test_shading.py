@@ -6,6 +6,7 @@ tests do not depend on core.structures or core.renderer.cameras.
 from __future__ import annotations
 
 import math
+
 import numpy as np
 import pytest
 import torch
@@ -14,7 +15,12 @@ import torch.nn.functional as F
 from core.renderer.lighting import AmbientLights, DirectionalLights, PointLights
 from core.renderer.materials import Materials
 from core.renderer.mesh.fragments import Fragments
-from core.renderer.mesh.shading import _apply_lighting, flat_shading, gouraud_shading, phong_shading
+from core.renderer.mesh.shading import (
+    _apply_lighting,
+    flat_shading,
+    gouraud_shading,
+    phong_shading,
+)
 from core.renderer.mesh.textures import TexturesUV, TexturesVertex
 from tests.shared_data import require_shared
 

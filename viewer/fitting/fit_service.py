@@ -22,7 +22,13 @@ from typing import Any
 import torch
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from core.fitting import FitConfig, Fitter, load_image_targets, make_targets, normalize_mesh
+from core.fitting import (
+    FitConfig,
+    Fitter,
+    load_image_targets,
+    make_targets,
+    normalize_mesh,
+)
 from core.structures import Meshes
 
 from .snapshots import CompareImages, MeshSnapshot, compare_images, mesh_snapshot
@@ -252,7 +258,9 @@ def _build_fitter(job: FitJob) -> Fitter:
         targets = make_targets(job.target_mesh, config)
     source = job.source_mesh
     if job.source_path is not None:
-        from core.io import load_mesh  # core.io loads trimesh: only when a file is asked for
+        from core.io import (
+            load_mesh,  # core.io loads trimesh: only when a file is asked for
+        )
 
         source = load_mesh(job.source_path)
     if source is not None:

@@ -9,6 +9,7 @@ import torch
 from .fragments import Fragments
 from .rasterize_meshes import DEFAULT_MEMORY_BUDGET, rasterize_meshes, validate_request
 
+
 @dataclass
 class RasterizationSettings:
     """PyTorch3D's rasterization settings, with the same fields and defaults.

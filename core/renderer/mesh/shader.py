@@ -23,9 +23,13 @@ from ..lighting import PointLights
 from ..materials import Materials
 from ..utils import Device
 from .fragments import Fragments, SparseFragments
-from .packed_shading import interpolate_vertex_values, packed_phong_colors, supports_packed_phong
-from .textures import TexturesVertex
+from .packed_shading import (
+    interpolate_vertex_values,
+    packed_phong_colors,
+    supports_packed_phong,
+)
 from .shading import flat_shading, gouraud_shading, phong_shading
+from .textures import TexturesVertex
 
 
 def _check_batch(name: str, value, n: int) -> None:
