@@ -66,6 +66,7 @@ class FragmentInspector(QWidget):
             cell.addWidget(view, 1)
             cell.addWidget(legend)
             grid.addLayout(cell, 0, i)
+            grid.setColumnStretch(i, 1)  # the four maps share the width equally
             self.views[name], self.legends[name] = view, legend
 
         layout = QVBoxLayout(self)
