@@ -61,7 +61,7 @@ def quality_run(iterations: int, checkpoints: List[int], device: str) -> Dict:
         rows.append({"iteration": checkpoint, **metrics, "loss": fitter.history[-1]["total"],
                      "wall_s": time.perf_counter() - start})
         print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
-    step_ms = statistics.median(r["seconds"] for r in fitter.history) * 1e3
+    step_ms = statistics.median(r["seconds"] for r in fitter.history) * 1e3 if fitter.history else float("nan")
     return {"rows": rows, "step_ms": step_ms}
 
 
@@ -87,7 +87,7 @@ def _child(args: argparse.Namespace, mode: str, threads: int, env: Dict[str, str
 
 def main(argv: List[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--iterations", type=int, default=2000)
+    parser.add_argument("--iterations", type=int, default=2000, help="0: time iterations only, no quality run")
     parser.add_argument("--checkpoints", type=int, nargs="+", default=[250, 500, 1000, 2000])
     parser.add_argument("--threads", type=int, default=2, help="torch threads of the quality run")
     parser.add_argument("--timing-threads", type=int, nargs="*", default=[1, 2])
@@ -114,6 +114,8 @@ def main(argv: List[str] | None = None) -> int:
     for threads in args.timing_threads:
         r = _child(args, "timing", threads, env)
         print(f"| {threads:7d} | {r['step_ms']:21.1f} | {r['p90_ms']:6.1f} |", flush=True)
+    if args.iterations <= 0:
+        return 0
     r = _child(args, "quality", args.threads, env)
     print(f"\nFit quality on {HELD_OUT_VIEWS} held-out views ({args.threads} threads; median iteration "
           f"{r['step_ms']:.1f} ms over the run):")
