@@ -42,8 +42,9 @@ _Z_EPS = 1e-8
 _CHUNK_PAIRS = 1 << 18
 # Survivors held before a top-K merge; bounds the memory of the selection pass.
 _MERGE_ENTRIES = 1 << 23
-# Up to this many rows to drop, Selection.without concatenates the runs between them.
-_FEW_DROPS = 1024
+# Selection.without: cutting out one run costs about as much as gathering this many rows (both
+# measured on the CPU), so runs are concatenated only when drops are this sparse among the rows.
+_ROWS_PER_RUN = 1024
 
 # Bytes per fragment slot: the four dense outputs (8 + 4 + 12 + 4) plus the sparse form with its
 # autograd copies; used to refuse requests that would exhaust memory before allocating anything.
@@ -350,11 +351,12 @@ class Selection(NamedTuple):
     def without(self, dropped: torch.Tensor) -> "Selection":
         """All rows but those at ascending positions `dropped`; ranks are dropped.
 
-        Few drops (the usual case: a handful of overfull pixels) are cut out by concatenating
-        the runs between them, several times cheaper than gathering every row.
+        Sparse drops (a handful of overfull pixels among millions of rows) are cut out by
+        concatenating the runs between them, several times cheaper than gathering every row;
+        denser ones by one gather.
         """
         total = self.pix.numel()
-        if dropped.numel() > _FEW_DROPS:
+        if dropped.numel() * _ROWS_PER_RUN > total:
             kept = torch.ones(total, dtype=torch.bool, device=self.pix.device)
             kept[dropped] = False
             return self.take(torch.nonzero(kept).squeeze(1))
