@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import resource
 import statistics
@@ -30,6 +29,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.scenes import coloured_sphere, default_lights, load_cow  # noqa: E402
+from core.fitting import blur_radius_from_sigma  # noqa: E402
 from core.renderer import (  # noqa: E402
     BlendParams,
     FoVPerspectiveCameras,
@@ -48,7 +48,7 @@ SIGMA = 1e-4
 def _renderer(image_size: int, shader: str, k: int, cameras, device: str) -> MeshRenderer:
     blend = BlendParams(sigma=SIGMA, gamma=1e-4)
     soft_settings = RasterizationSettings(
-        image_size=image_size, blur_radius=math.log(1.0 / 1e-4 - 1.0) * SIGMA, faces_per_pixel=k
+        image_size=image_size, blur_radius=blur_radius_from_sigma(SIGMA), faces_per_pixel=k
     )
     if shader == "silhouette":
         return MeshRenderer(MeshRasterizer(cameras, soft_settings), SoftSilhouetteShader(blend_params=blend))

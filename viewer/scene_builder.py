@@ -12,6 +12,7 @@ from dataclasses import astuple
 
 import torch
 
+from core.fitting import blur_radius_from_sigma
 from core.renderer import (
     AmbientLights,
     BlendParams,
@@ -46,7 +47,7 @@ def shader_name(settings: Settings, pane: str) -> str:
 
 def derived_blur_radius(sigma: float) -> float:
     """log(1/eps - 1) * sigma with eps = DERIVE_BLUR_EPS (PyTorch3D's tutorials)."""
-    return math.log(1.0 / DERIVE_BLUR_EPS - 1.0) * sigma
+    return blur_radius_from_sigma(sigma, DERIVE_BLUR_EPS)
 
 
 def effective_blur_radius(settings: Settings) -> float:
