@@ -67,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
             "RasterLab: a differentiable mesh renderer in pure PyTorch. Opens the viewer window on "
             "MESH (OBJ, PLY, STL, OFF, GLB/GLTF) or on the built-in default scene."
         ),
+        epilog="Headless commands: `main.py render MESH --out IMG.png` and `main.py fit TARGET --out FITTED.obj` "
+        "(add --help to either for its options).",
     )
     parser.add_argument("mesh", nargs="?", metavar="MESH", type=Path, help="mesh file to open")
     parser.add_argument(
