@@ -86,13 +86,10 @@ def check_output(path: Path, suffixes: Sequence[str]) -> Path:
 
 def write_files(payloads: dict[Path, bytes]) -> None:
     """Write every (path, bytes) atomically: each file is complete or left as it was."""
-    from core.io.atomic import atomic_outputs
+    from core.io import write_files_atomically
 
-    paths = list(payloads)
     try:
-        with atomic_outputs(paths) as handles:
-            for path, handle in zip(paths, handles):
-                handle.write(payloads[path])
+        write_files_atomically(payloads)
     except (OSError, ValueError) as exc:
         raise CliError(str(exc)) from None
 

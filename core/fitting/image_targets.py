@@ -80,8 +80,10 @@ def save_image_targets(targets: Targets, folder: str | os.PathLike[str]) -> List
     All files are written atomically together (core.io's temporary-file-then-rename), so an
     existing folder is either fully replaced or left as it was.
     """
-    from core.io import png_bytes  # imported here: core.io loads trimesh
-    from core.io.atomic import atomic_outputs
+    from core.io import (  # imported here: core.io loads trimesh
+        png_bytes,
+        write_files_atomically,
+    )
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -98,11 +100,8 @@ def save_image_targets(targets: Targets, folder: str | os.PathLike[str]) -> List
         "views": views,
     }
     payloads[folder / CAMERAS_FILE] = json.dumps(spec, indent=2).encode()
-    paths = list(payloads)
-    with atomic_outputs(paths) as handles:
-        for path, handle in zip(paths, handles):
-            handle.write(payloads[path])
-    return paths
+    write_files_atomically(payloads)
+    return list(payloads)
 
 
 def _read_spec(folder: Path) -> Dict[str, Any]:

@@ -9,7 +9,7 @@ Every save is atomic (temporary file, fsync, rename; `write_bytes_atomically` fo
 file, `png_bytes` to encode an image). Bad files raise MeshLoadError, bad data or
 destinations MeshSaveError; both are ValueErrors whose message names the file and the problem.
 """
-from .atomic import write_bytes_atomically
+from .atomic import write_bytes_atomically, write_files_atomically
 from .errors import MeshLoadError, MeshSaveError
 from .formats import LOAD_FORMATS, SAVE_FORMATS
 from .images import png_bytes
@@ -30,4 +30,5 @@ __all__ = [
     "save_obj",
     "save_ply",
     "write_bytes_atomically",
+    "write_files_atomically",
 ]

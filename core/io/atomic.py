@@ -12,7 +12,7 @@ import os
 import secrets
 import shutil
 from pathlib import Path
-from typing import BinaryIO, Iterator, List, Sequence
+from typing import BinaryIO, Iterator, List, Mapping, Sequence
 
 from .errors import MeshSaveError
 
@@ -91,7 +91,14 @@ def atomic_outputs(paths: Sequence[Path]) -> Iterator[List[BinaryIO]]:
                 os.unlink(temp)
 
 
+def write_files_atomically(payloads: "Mapping[str | os.PathLike[str], bytes]") -> None:
+    """Write each (path, bytes) pair through one `atomic_outputs`: all land, or none changes."""
+    paths = [Path(p) for p in payloads]
+    with atomic_outputs(paths) as handles:
+        for handle, data in zip(handles, payloads.values()):
+            handle.write(data)
+
+
 def write_bytes_atomically(path: "str | os.PathLike[str]", data: bytes) -> None:
-    """Write `data` to `path` through `atomic_outputs`: the file is complete or left as it was."""
-    with atomic_outputs([Path(path)]) as (handle,):
-        handle.write(data)
+    """Write `data` to `path` atomically (see `write_files_atomically`)."""
+    write_files_atomically({path: data})
