@@ -133,3 +133,37 @@ def gradient_agreement(grad: np.ndarray, ref: np.ndarray, percentile: float = 99
     cos = float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-30))
     rel = float(np.linalg.norm(a - b) / (np.linalg.norm(b) + 1e-30))
     return cos, rel
+
+
+def clamped_denominator_vertices(arrays, meta, fragments: R.Fragments) -> np.ndarray:
+    """(V,) bool: vertices of faces that hold a fragment whose perspective-correction
+    denominator sum_i b_i z_j z_k falls below 1e-8, where PyTorch3D's forward clamps it.
+
+    Computed independently of the rasterizer, in float64, from the projected vertices and the
+    pixel centres of the fragments' slots. PyTorch3D's backward keeps d/d(denominator) for these
+    pairs although its forward clamped it, so its vertex gradient there is float32 rounding
+    residue of an exactly-zero sum multiplied by 1/(1e-8)^2.
+    """
+    renderer, meshes = build_scene(arrays, meta, _t(arrays["verts"]))
+    projected = renderer.rasterizer.transform(meshes)
+    faces = projected.faces_packed()
+    p2f = fragments.pix_to_face
+    _, height, width, _ = p2f.shape
+    _, row, col, _ = torch.nonzero(p2f >= 0, as_tuple=True)
+    face = p2f[p2f >= 0]
+    side = min(height, width)
+    px = (width - 1 - 2 * col.double()) / side
+    py = (height - 1 - 2 * row.double()) / side
+    v = projected.verts_packed().double()[faces[face]]  # (M, 3 corners, xyz)
+
+    def edge(ax, ay, a, b):
+        return (ax - a[:, 0]) * (b[:, 1] - a[:, 1]) - (ay - a[:, 1]) * (b[:, 0] - a[:, 0])
+
+    area = edge(v[:, 2, 0], v[:, 2, 1], v[:, 0], v[:, 1])
+    b = [edge(px, py, v[:, 1], v[:, 2]) / area, edge(px, py, v[:, 2], v[:, 0]) / area, edge(px, py, v[:, 0], v[:, 1]) / area]
+    z = v[:, :, 2]
+    denominator = b[0] * z[:, 1] * z[:, 2] + b[1] * z[:, 0] * z[:, 2] + b[2] * z[:, 0] * z[:, 1]
+    num_verts = arrays["verts"].shape[0]
+    touched = np.zeros(num_verts, dtype=bool)
+    touched[(faces[face[denominator < 1e-8]].flatten() % num_verts).numpy()] = True
+    return touched

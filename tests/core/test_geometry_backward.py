@@ -44,3 +44,34 @@ def test_matches_autograd(perspective_correct, clip, which):
     # the clipped cases really exercise the clamps: some pairs lie outside their triangle
     inside = torch.minimum(torch.minimum(w0, w1), w2) > 0
     assert 0.05 < inside.double().mean() < 0.95
+
+
+def test_clamped_perspective_denominator_gets_the_true_derivative():
+    """Where sum_i b_i z_j z_k < 1e-8 the forward clamps it, and the clipped barycentrics no
+    longer depend on its scale: the gradient must be the finite-difference one, not PyTorch3D's
+    1/denominator^2 term (which turns float32 rounding into values up to ~1e5; see s03)."""
+    px, py, v, g = _pairs(20000, seed=11)
+    x0, y0, z0, x1, y1, z1, x2, y2, z2 = v
+    area = (x2 - x0) * (y1 - y0) - (y2 - y0) * (x1 - x0)
+    b0 = ((px - x1) * (y2 - y1) - (py - y1) * (x2 - x1)) / area
+    b1 = ((px - x2) * (y0 - y2) - (py - y2) * (x0 - x2)) / area
+    b2 = ((px - x0) * (y1 - y0) - (py - y0) * (x1 - x0)) / area
+    denominator = b0 * z1 * z2 + b1 * z0 * z2 + b2 * z0 * z1
+    (w0, w1, w2), _, _ = pair_geometry(px, py, v, True, True)
+    pick = (denominator < -1e-2) & (area.abs() > 1e-2) & (torch.stack((w0, w1, w2)).amax(0) < 1 - 1e-6)
+    assert pick.sum() >= 100, "not enough clamped pairs with two unclipped weights"
+    px, py, v = px[pick], py[pick], tuple(c[pick] for c in v)
+    grad_w = torch.randn(px.numel(), 3, generator=g, dtype=torch.float64)
+    grad_z = torch.randn(px.numel(), generator=g, dtype=torch.float64)
+
+    def objective(coords):
+        (a, b, c), z, _ = pair_geometry(px, py, coords, True, True)
+        return (torch.stack((a, b, c), dim=1) * grad_w).sum(1) + z * grad_z
+
+    got = geometry_backward(px, py, v, True, True, grad_w, grad_z)
+    step = 1e-6
+    for i in range(9):
+        up = tuple(c + step if j == i else c for j, c in enumerate(v))
+        down = tuple(c - step if j == i else c for j, c in enumerate(v))
+        numeric = (objective(up) - objective(down)) / (2 * step)
+        torch.testing.assert_close(got[i], numeric, rtol=1e-4, atol=1e-6)
