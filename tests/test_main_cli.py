@@ -174,3 +174,15 @@ def test_render_only_needs_no_qt(tmp_path) -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_software_gl_is_left_the_cores_the_renders_do_not_use() -> None:
+    from viewer.app import leave_cores_to_rendering
+
+    for cpus, expected in ((1, "0"), (2, "0"), (4, "1"), (16, "13")):
+        environ: dict = {}
+        leave_cores_to_rendering(environ, cpu_count=cpus)
+        assert environ == {"LP_NUM_THREADS": expected}, cpus
+    chosen = {"LP_NUM_THREADS": "6"}
+    leave_cores_to_rendering(chosen, cpu_count=2)
+    assert chosen == {"LP_NUM_THREADS": "6"}  # the user's own setting wins

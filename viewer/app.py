@@ -99,6 +99,24 @@ def _has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
+# Threads that render while the window is up: the soft and the hard pane's workers, and the GUI.
+_BUSY_THREADS = 3
+
+
+def leave_cores_to_rendering(environ: dict | None = None, cpu_count: int | None = None) -> None:
+    """Cap Mesa's software rasterizer (llvmpipe: machines without a GPU, Xvfb) at the cores that
+    the render workers and the GUI leave free, unless LP_NUM_THREADS is already set.
+
+    With a GL viewport in the window, Qt composes every repaint of the window through GL; under
+    llvmpipe that is CPU work which, spread over all cores, slows the pane renders running beside
+    it (bench_app). With LP_NUM_THREADS=0 llvmpipe works on the GUI thread alone. Hardware GL
+    drivers ignore the variable. Call before the first GL context exists (before QApplication).
+    """
+    environ = os.environ if environ is None else environ
+    cpus = cpu_count or os.cpu_count() or 1
+    environ.setdefault("LP_NUM_THREADS", str(max(0, cpus - _BUSY_THREADS)))
+
+
 def known_qt_problem() -> str | None:
     """A warning when the installed PySide6 is known to crash this application, else None.
 
@@ -153,6 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     problem = known_qt_problem()
     if problem is not None:
         print(problem, file=sys.stderr)
+    leave_cores_to_rendering()
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setOrganizationName(ORGANISATION)
     app.setApplicationName(APPLICATION)

@@ -17,6 +17,7 @@ from PySide6.QtGui import (
     QDropEvent,
     QGuiApplication,
     QKeySequence,
+    QShowEvent,
 )
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -55,6 +56,12 @@ from .views.viewport import Viewport
 APP_NAME = "RasterLab"
 MESH_FILTER = f"Meshes ({' '.join('*' + ext for ext in LOAD_FORMATS)});;All files (*)"
 BUSY_DELAY_MS = 150
+# A dock may be narrowed to this width (its panel then scrolls sideways), so that the window's
+# minimum width stays within a laptop screen whatever the panels hold.
+DOCK_MIN_WIDTH = 260
+DEFAULT_SIZE = (1800, 1000)
+# The widest a dock starts (before the user drags it), for panels whose content is wider.
+DOCK_START_WIDTH = 440
 SAVE_CHOICES = {"soft": "Soft pane", "hard": "Hard pane", "both": "Both panes"}
 
 
@@ -90,6 +97,8 @@ class MainWindow(QMainWindow):
         self.last_result: RenderResult | None = None
         self._load_jobs: list[MeshLoadJob] = []
         self._view_menu: QMenu | None = None
+        self._start_widths: dict[QDockWidget, int] = {}
+        self._views_shared = False
         self.presets = self._load_presets(problems)
 
         self.viewport = Viewport(self.state, self.history)
@@ -100,7 +109,8 @@ class MainWindow(QMainWindow):
         self._create_status_bar()
         self._create_docks()
         self.setAcceptDrops(True)
-        self.resize(1500, 900)
+        self._fit_to_screen()
+        self._size_docks()
         self._restore_layout()
         # Started last: a worker thread left running by a failed constructor would abort Qt.
         self.service = RenderService(device, torch_threads, parallel, self)
@@ -138,7 +148,7 @@ class MainWindow(QMainWindow):
         row.addWidget(dismiss)
         self._banner.hide()
 
-        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter = self._views_splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.setObjectName("views")
         splitter.addWidget(self.viewport)
         for pane in self.panes.values():
@@ -167,7 +177,9 @@ class MainWindow(QMainWindow):
             scroll.setWidgetResizable(True)
             scroll.setFrameShape(QScrollArea.Shape.NoFrame)
             scroll.setWidget(widget)
-            scroll.setMinimumWidth(widget.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width())
+            fits = widget.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width()
+            scroll.setMinimumWidth(min(fits, DOCK_MIN_WIDTH))
+            self._start_widths[dock] = min(fits, DOCK_START_WIDTH)
             widget = scroll
         dock.setWidget(widget)
         self.addDockWidget(area, dock)
@@ -194,7 +206,14 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.docks["Camera"], self.docks["Lights"])
         self.tabifyDockWidget(self.docks["Lights"], self.docks["Material"])
         self.docks["Camera"].raise_()
-        self.resizeDocks([self.docks["Rasterization"], self.docks["Camera"]], [360, 360], Qt.Orientation.Horizontal)
+
+    def _size_docks(self) -> None:
+        """Starting widths of the side columns: their panels' width, but at most 2/9 of the
+        window each, so that on a small screen the views keep most of it."""
+        cap = max(DOCK_MIN_WIDTH, self.width() * 2 // 9)
+        columns = [[self.docks[t] for t in ("Rasterization", "Blend")], [self.docks[t] for t in ("Camera", "Lights", "Material")]]
+        widths = [min(cap, max(self._start_widths[dock] for dock in column)) for column in columns]
+        self.resizeDocks([column[0] for column in columns], widths, Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["Fragment inspector"]], [300], Qt.Orientation.Vertical)
 
     def _create_menus(self) -> None:
@@ -246,10 +265,25 @@ class MainWindow(QMainWindow):
         status.addPermanentWidget(self.mesh_label)
         status.addPermanentWidget(self.busy_label)
 
+    def _fit_to_screen(self) -> None:
+        """The default size, shrunk to the screen's free area (a laptop's 1366×768, say)."""
+        width, height = DEFAULT_SIZE
+        screen = self.screen()
+        if screen is not None:
+            free = screen.availableGeometry()
+            width, height = min(width, free.width()), min(height, free.height())
+        self.resize(width, height)
+
     def _restore_layout(self) -> None:
-        geometry, dock_state = self.app_settings.layout()
+        geometry, _ = self.app_settings.layout()
         if geometry is not None:
             self.restoreGeometry(geometry)
+        self.restore_dock_layout()
+
+    def restore_dock_layout(self) -> None:
+        """Put the docks where the last run left them; call again after adding docks later (the
+        fitting docks), since docks that do not exist yet keep their default place."""
+        _, dock_state = self.app_settings.layout()
         if dock_state is not None:
             self.restoreState(dock_state)
 
@@ -440,6 +474,16 @@ class MainWindow(QMainWindow):
     def clear_error(self) -> None:
         self.error_banner.clear()
         self._banner.hide()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._views_shared:  # once laid out: the viewport and the panes get a third each
+            self._views_shared = True
+            QTimer.singleShot(0, self._share_views)
+
+    def _share_views(self) -> None:
+        splitter = self._views_splitter
+        splitter.setSizes([splitter.width() // splitter.count()] * splitter.count())
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.app_settings.save_settings(self.state.settings)

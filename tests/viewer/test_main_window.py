@@ -309,3 +309,38 @@ def test_save_dialog_adds_png_and_asks_before_replacing(window, tmp_path, monkey
     monkeypatch.setattr(QMessageBox, "question", lambda *args: asked.append(args) or QMessageBox.StandardButton.No)
     window.save_render_dialog("both")
     assert len(asked) == 1 and target.read_bytes() == before
+
+
+def test_the_window_fits_a_laptop_screen_with_the_fitting_docks(qtbot, window) -> None:
+    """All docks shown, the window can still shrink to 1366×768 (its minimum size hint), starts
+    no larger than the screen, and the viewport and both panes start equally wide."""
+    from viewer.fitting import install_fitting
+
+    controller = install_fitting(window, confirm_close=lambda: True)
+    try:
+        hint = window.minimumSizeHint()
+        assert hint.width() <= 1366 and hint.height() <= 768, f"minimum size {hint.width()}×{hint.height()}"
+        free = window.screen().availableGeometry()
+        assert window.width() <= free.width() and window.height() <= free.height()
+        widths = [window.viewport.width()] + [pane.width() for pane in window.panes.values()]
+        assert max(widths) - min(widths) <= 0.1 * max(widths), f"viewport and panes: {widths}"
+    finally:
+        controller.shutdown()
+
+
+def test_the_fitting_docks_keep_their_place_between_windows(qtbot, make_window) -> None:
+    from viewer.fitting import install_fitting
+
+    first = make_window()
+    controller = install_fitting(first, confirm_close=lambda: True)
+    controller.docks["Fit views"].setFloating(True)
+    controller.docks["Fit losses"].hide()
+    controller.shutdown()
+    first.close()
+    second = make_window()
+    controller = install_fitting(second, confirm_close=lambda: True)
+    try:
+        assert controller.docks["Fit views"].isFloating()
+        assert controller.docks["Fit losses"].isHidden()
+    finally:
+        controller.shutdown()

@@ -85,6 +85,10 @@ class FittingController(QObject):
             "Fit losses": window.add_dock("Fit losses", self.plot, bottom, scrollable=False),
             "Fit views": window.add_dock("Fit views", self.compare, bottom, scrollable=False),
         }
+        # By default the bottom row gives the fragment inspector the largest share.
+        bottom_row = [window.docks["Fragment inspector"], self.docks["Fit losses"], self.docks["Fit views"]]
+        window.resizeDocks(bottom_row, [window.width() * share // 12 for share in (5, 4, 3)], Qt.Orientation.Horizontal)
+        window.restore_dock_layout()
 
         self.panel.command.connect(self.command)
         self.panel.live_changed.connect(lambda changes: self.service.update_config(**changes))

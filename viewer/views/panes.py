@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
     QMenu,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -37,7 +39,15 @@ class RenderPane(QWidget):
         self.current: PaneImage | None = None
 
         title = QLabel(f"<b>{TITLES[pane]}</b>")
+        title.setToolTip(TITLES[pane])
+        # A narrow pane clips its title after the first word rather than widening the window.
+        bold = title.font()
+        bold.setBold(True)
+        title.setMinimumWidth(QFontMetrics(bold).horizontalAdvance(TITLES[pane].split()[0] + " "))
+        title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.shader_combo = QComboBox()
+        self.shader_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.shader_combo.setMinimumContentsLength(8)
         self.shader_combo.addItems(SHADER_CHOICES[pane])
         self.shader_combo.setToolTip(f"Shader of the {pane} pane")
         self.shader_combo.currentTextChanged.connect(lambda name: self._history.set_value(self._key, name))
@@ -52,8 +62,7 @@ class RenderPane(QWidget):
         self.view.customContextMenuRequested.connect(self._context_menu)
 
         header = QHBoxLayout()
-        header.addWidget(title)
-        header.addStretch(1)
+        header.addWidget(title, 1)
         header.addWidget(self.shader_combo)
         header.addWidget(self.time_label)
         layout = QVBoxLayout(self)

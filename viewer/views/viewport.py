@@ -20,10 +20,10 @@ import vispy
 
 vispy.use(app="pyside6")
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QButtonGroup,
-    QHBoxLayout,
+    QToolBar,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -82,7 +82,7 @@ class Viewport(QWidget):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
-        layout.addLayout(self._toolbar())
+        layout.addWidget(self._toolbar())
         layout.addWidget(self.canvas.native, 1)
 
         self.canvas.events.mouse_press.connect(self._on_mouse_press)
@@ -99,8 +99,11 @@ class Viewport(QWidget):
         self._apply_mode()
         self.camera.on_view_changed = self._on_camera_moved  # only now: the camera shows the state
 
-    def _toolbar(self) -> QHBoxLayout:
-        bar = QHBoxLayout()
+    def _toolbar(self) -> QToolBar:
+        """A toolbar that tucks the buttons that do not fit into its "»" menu, so the viewport
+        can be narrow."""
+        bar = QToolBar()
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         self.mode_buttons = QButtonGroup(self)
         for mode in VIEW_MODES:
             button = QToolButton(text=mode.capitalize(), checkable=True)
@@ -108,7 +111,7 @@ class Viewport(QWidget):
             button.clicked.connect(lambda _=False, m=mode: self._history.set_value("view.mode", m))
             self.mode_buttons.addButton(button)
             bar.addWidget(button)
-        bar.addStretch(1)
+        bar.addSeparator()
         reset = QToolButton(text="Reset view")
         reset.setToolTip("Camera distance, elevation, azimuth and field of view back to their defaults")
         reset.clicked.connect(self.reset_view)
