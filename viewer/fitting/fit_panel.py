@@ -19,10 +19,10 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGridLayout,
     QGroupBox,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
+    QToolButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -84,21 +84,26 @@ class FitPanel(QWidget):
         self._lockable: list[QWidget] = []
 
         self.target_combo = QComboBox()
+        self.target_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.target_combo.setMinimumContentsLength(16)
         for key, label in TARGETS.items():
             self.target_combo.addItem(label, key)
         self.folder_edit = QLineEdit()
         self.folder_edit.setPlaceholderText("folder with cameras.json")
-        folder_button = QPushButton("…")
+        folder_button = QToolButton(text="…")
         folder_button.clicked.connect(lambda: self.browse_requested.emit("folder"))
         self.source_combo = QComboBox()
+        self.source_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.source_combo.setMinimumContentsLength(16)
         for key, label in SOURCES.items():
             self.source_combo.addItem(label, key)
         self.level_spin = _spin(0, 6, defaults.sphere_level, "Subdivision level of the starting ico sphere")
         self.source_edit = QLineEdit()
         self.source_edit.setPlaceholderText("mesh file to start from")
-        source_button = QPushButton("…")
+        source_button = QToolButton(text="…")
         source_button.clicked.connect(lambda: self.browse_requested.emit("source"))
         inputs = QGridLayout()
+        inputs.setColumnStretch(1, 1)  # the fields take the width, not the "…" buttons
         inputs.addWidget(QLabel("Target"), 0, 0)
         inputs.addWidget(self.target_combo, 0, 1, 1, 2)
         inputs.addWidget(self.folder_edit, 1, 1)
@@ -142,16 +147,19 @@ class FitPanel(QWidget):
             self.editors[key].valueChanged.connect(lambda _v, k=key: self._emit_live({k: self._value(k)}))
         for term, editor in self.weight_editors.items():
             editor.valueChanged.connect(lambda v, t=term: self._emit_live({"weights": {t: float(v)}}))
-        settings = QGroupBox("Settings (learning rate, weights, sigma, K, views per iteration and iterations apply while running)")
+        live_note = QLabel("Learning rate, weights, sigma, K, views per iteration and iterations apply while running.")
+        live_note.setWordWrap(True)
+        form.insertRow(0, live_note)
+        settings = QGroupBox("Settings")
         settings.setLayout(form)
 
         self.buttons = {name: QPushButton(name.capitalize()) for name in BUTTONS}
         self.buttons["step"].setToolTip("One iteration (while paused)")
         self.buttons["reset"].setToolTip("Discard the fit and show the scene's mesh again")
-        run_row = QHBoxLayout()
-        for name, button in self.buttons.items():
+        run_row = QGridLayout()  # two rows of three keep the dock narrow
+        for index, (name, button) in enumerate(self.buttons.items()):
             button.clicked.connect(lambda _=False, n=name: self.command.emit(n))
-            run_row.addWidget(button)
+            run_row.addWidget(button, index // 3, index % 3)
 
         self.gradient_box = QCheckBox("Colour the mesh by |gradient|")
         self.gradient_box.setToolTip("Per-vertex magnitude of the last step's gradient (black = 0, white = 99th percentile)")
@@ -159,7 +167,7 @@ class FitPanel(QWidget):
         for box in (self.gradient_box, self.target_box):
             box.toggled.connect(lambda _=False: self.display_changed.emit())
         self.export_buttons = {kind: QPushButton(label) for kind, label in EXPORTS.items()}
-        export_row = QHBoxLayout()
+        export_row = QVBoxLayout()  # one per line: their labels are long
         for kind, button in self.export_buttons.items():
             button.clicked.connect(lambda _=False, k=kind: self.export_requested.emit(k))
             export_row.addWidget(button)
