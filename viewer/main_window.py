@@ -177,9 +177,9 @@ class MainWindow(QMainWindow):
             scroll.setWidgetResizable(True)
             scroll.setFrameShape(QScrollArea.Shape.NoFrame)
             scroll.setWidget(widget)
-            fits = widget.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width()
-            scroll.setMinimumWidth(min(fits, DOCK_MIN_WIDTH))
-            self._start_widths[dock] = min(fits, DOCK_START_WIDTH)
+            bar = scroll.verticalScrollBar().sizeHint().width()
+            scroll.setMinimumWidth(min(widget.minimumSizeHint().width() + bar, DOCK_MIN_WIDTH))
+            self._start_widths[dock] = min(widget.sizeHint().width() + bar, DOCK_START_WIDTH)
             widget = scroll
         dock.setWidget(widget)
         self.addDockWidget(area, dock)

@@ -35,6 +35,7 @@ class ParamPanel(QWidget):
     def add_control(self, key: str, history: EditHistory) -> ParamControl:
         control = make_control(key, self._state, history)
         row = self.grid.rowCount()
+        control.label.setWordWrap(True)  # long names wrap in a narrow dock
         self.grid.addWidget(control.label, row, 0)
         self.grid.addWidget(control, row, 1)
         self.grid.addWidget(control.reset_button, row, 2)
