@@ -73,13 +73,23 @@ def _rerun_under_xvfb() -> None:
 
 
 def _wait(app, condition, timeout_s: float = 120.0) -> None:
-    from PySide6.QtCore import QEventLoop
+    """Run the event loop until condition() holds, sleeping between events as app.exec() does.
+
+    (processEvents with a time limit returns at once when no event is pending: looping on it
+    would spin the GUI thread and take a core from the render workers being measured.)
+    """
+    from PySide6.QtCore import QEventLoop, QTimer
 
     deadline = time.perf_counter() + timeout_s
-    while not condition():
-        if time.perf_counter() > deadline:
-            raise TimeoutError("the window did not show the render in time")
-        app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents, 5)
+    tick = QTimer()
+    tick.start(50)  # wakes the blocking wait now and then, so that the deadline is checked
+    try:
+        while not condition():
+            if time.perf_counter() > deadline:
+                raise TimeoutError("the window did not show the render in time")
+            app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents)
+    finally:
+        tick.stop()
 
 
 def _measure(app, window, slider: str, repeats: int) -> tuple[list[float], dict[str, list[float]]]:
