@@ -344,3 +344,14 @@ def test_the_fitting_docks_keep_their_place_between_windows(qtbot, make_window) 
         assert controller.docks["Fit losses"].isHidden()
     finally:
         controller.shutdown()
+
+
+def test_a_saved_window_larger_than_the_screen_is_shrunk_to_fit(qtbot, make_window) -> None:
+    """A geometry saved by a version whose window could not shrink below 2054 px, or on a larger
+    screen, must not leave part of the window off this screen (Qt's restoreGeometry sees to it)."""
+    first = make_window()
+    free = first.screen().availableGeometry()
+    first.resize(free.width() + 600, free.height() + 300)  # as saved by a version that could not shrink
+    first.close()
+    second = make_window()
+    assert second.width() <= free.width() and second.height() <= free.height()
