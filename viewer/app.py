@@ -18,9 +18,10 @@ from pathlib import Path
 import numpy as np
 
 from .parameters import PARAMS, Settings
+from .resource_files import resource_file
 
 WINDOW_TITLE = "RasterLab"
-ICON_FILE = Path(__file__).resolve().parents[1] / "resources" / "rasterlab.svg"
+ICON_FILE = resource_file("rasterlab.svg")
 _SIZE = PARAMS["raster.image_size"]
 DEFAULT_IMAGE_SIZE = _SIZE.default
 MIN_IMAGE_SIZE, MAX_IMAGE_SIZE = int(_SIZE.minimum), int(_SIZE.maximum)

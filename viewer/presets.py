@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from .parameters import param
+from .resource_files import resource_file
 
-PRESETS_FILE = Path(__file__).resolve().parents[1] / "resources" / "presets.json"
+PRESETS_FILE = resource_file("presets.json")
 
 
 @dataclass(frozen=True)
