@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from core.fitting import denormalize_mesh
 from core.renderer import TexturesVertex
 from core.structures import Meshes
 
@@ -28,6 +29,7 @@ class SceneMesh:
 
     `uid` is unique per SceneMesh; render caches use it to know the mesh changed.
     Viewport arrays: verts (V, 3) float32, faces (F, 3) uint32, vertex_colors (V, 3) float32.
+    `centre` and `radius` undo the normalisation: source coordinates = verts * radius + centre.
     """
 
     meshes: Meshes
@@ -36,6 +38,8 @@ class SceneMesh:
     verts: np.ndarray
     faces: np.ndarray
     vertex_colors: np.ndarray
+    centre: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    radius: float = 1.0
     uid: int = field(default_factory=lambda: next(_UIDS))
 
     @property
@@ -45,6 +49,11 @@ class SceneMesh:
     @property
     def num_faces(self) -> int:
         return int(self.faces.shape[0])
+
+    def to_source_frame(self, meshes: Meshes) -> Meshes:
+        """`meshes`, given in this scene's normalised frame, in the coordinates the mesh was
+        loaded (or generated) in: what a file written for the user should hold."""
+        return denormalize_mesh(meshes, self.centre, self.radius)
 
     def describe(self) -> str:
         """E.g. "cow.obj: 2930 vertices, 5856 faces"."""
@@ -82,6 +91,8 @@ def make_scene_mesh(meshes: Meshes, name: str, source: Path | None = None) -> Sc
         verts=normalised.verts_packed().cpu().numpy().astype(np.float32),
         faces=normalised.faces_packed().cpu().numpy().astype(np.uint32),
         vertex_colors=_vertex_colors(normalised),
+        centre=tuple(float(c) for c in centre),
+        radius=radius,
     )
 
 

@@ -27,6 +27,7 @@ from core.fitting.metrics import (
 )
 from core.fitting.targets import Targets, make_targets
 from core.fitting.views import (
+    denormalize_mesh,
     fitting_lights,
     normalize_mesh,
     ring_cameras,
@@ -35,6 +36,6 @@ from core.fitting.views import (
 
 __all__ = [
     "FIXED_DURING_RUN", "FitConfig", "Fitter", "HISTORY_COLUMNS", "LOSS_TERMS", "Targets", "blur_radius_from_sigma", "compare_meshes",
-    "fitting_lights", "history_csv", "load_image_targets", "make_targets", "mesh_chamfer", "normalize_mesh", "psnr", "render_views",
-    "ring_cameras", "save_image_targets", "silhouette_iou", "sphere_cameras",
+    "denormalize_mesh", "fitting_lights", "history_csv", "load_image_targets", "make_targets", "mesh_chamfer", "normalize_mesh", "psnr",
+    "render_views", "ring_cameras", "save_image_targets", "silhouette_iou", "sphere_cameras",
 ]

@@ -8,7 +8,7 @@ from typing import Optional
 import torch
 
 from core.fitting.config import FitConfig
-from core.fitting.views import fitting_lights, normalize_mesh, ring_cameras
+from core.fitting.views import denormalize_mesh, fitting_lights, normalize_mesh, ring_cameras
 from core.renderer import (
     MeshRasterizer,
     MeshRenderer,
@@ -68,10 +68,7 @@ class Targets:
 
     def to_source_frame(self, mesh: Meshes) -> Meshes:
         """Undo the normalisation applied by :func:`make_targets` (identity if none was)."""
-        if self.center is None:
-            return mesh
-        verts = mesh.verts_packed()
-        return mesh.scale_verts(self.scale).offset_verts(self.center.to(verts.device).expand_as(verts))
+        return mesh if self.center is None else denormalize_mesh(mesh, self.center, self.scale)
 
 
 def make_targets(mesh: Meshes, config: FitConfig, normalize: bool = True) -> Targets:

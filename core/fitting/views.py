@@ -61,3 +61,11 @@ def normalize_mesh(mesh: Meshes) -> tuple[Meshes, torch.Tensor, float]:
     if not scale > 0:
         raise ValueError("cannot normalise a mesh whose vertices all coincide")
     return mesh.offset_verts(-center.expand_as(verts)).scale_verts(1.0 / scale), center.detach(), scale
+
+
+def denormalize_mesh(mesh: Meshes, center, scale: float) -> Meshes:
+    """A new mesh with vertices ``verts * scale + center``: the inverse of a normalisation such
+    as :func:`normalize_mesh` (``center``: a (3,) tensor or sequence)."""
+    verts = mesh.verts_packed()
+    center = torch.as_tensor(center, dtype=verts.dtype, device=verts.device)
+    return mesh.scale_verts(scale).offset_verts(center.expand_as(verts))

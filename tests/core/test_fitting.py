@@ -14,6 +14,7 @@ from core.fitting import (
     Fitter,
     Targets,
     blur_radius_from_sigma,
+    denormalize_mesh,
     load_image_targets,
     make_targets,
     normalize_mesh,
@@ -118,6 +119,9 @@ def test_normalize_mesh_and_targets_undo_it():
     targets = Targets(torch.zeros(1, 4, 4, 3), torch.zeros(1, 4, 4), ring_cameras(1), None, center, scale)
     restored = targets.to_source_frame(normalized)
     assert torch.allclose(restored.verts_packed(), mesh.verts_packed(), atol=1e-5)
+    as_list = denormalize_mesh(normalized, center.tolist(), scale)  # a plain sequence works too
+    assert torch.allclose(as_list.verts_packed(), mesh.verts_packed(), atol=1e-5)
+    assert torch.allclose(normalized.verts_packed(), verts)  # a new mesh: the input is left alone
 
 
 def test_make_targets_renders_every_view(small_targets):

@@ -83,10 +83,15 @@ def test_fit_from_the_panel_pause_resume_stop_and_export(qtbot, fitting, tmp_pat
     assert [r["iteration"] for r in controller.history] == list(range(1, done + 1))
     assert controller.mesh is controller.service.latest.mesh  # the mesh the run rests in
 
+    # Written in the scene mesh's own coordinates (the generated torus's), not the viewer's
+    # centred and scaled frame.
+    scene = window.state.mesh
+    assert scene.radius != pytest.approx(1.0)
+    in_scene_frame = controller.mesh.verts * scene.radius + np.asarray(scene.centre, dtype=np.float32)
     for name in ("fit.ply", "fit.obj"):
         path = controller.export_mesh(tmp_path / name)
         loaded = load_mesh(path)
-        np.testing.assert_allclose(loaded.verts_packed().numpy(), controller.mesh.verts, atol=1e-5)
+        np.testing.assert_allclose(loaded.verts_packed().numpy(), in_scene_frame, atol=1e-5)
         assert np.array_equal(loaded.faces_packed().numpy(), controller.mesh.faces.astype(np.int64))
         colors = loaded.textures.verts_features_packed().numpy()
         np.testing.assert_allclose(colors, controller.mesh.colors, atol=1 / 255 + 1e-6)

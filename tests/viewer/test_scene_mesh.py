@@ -73,3 +73,16 @@ def test_unrenderable_meshes_are_refused(meshes, match) -> None:
 def test_not_a_mesh() -> None:
     with pytest.raises(TypeError, match="Meshes"):
         make_scene_mesh("cow.obj", "bad")  # type: ignore[arg-type]
+
+
+def test_to_source_frame_undoes_the_normalisation() -> None:
+    verts = torch.tensor([[10.0, 5.0, -3.0], [14.0, 5.0, -3.0], [10.0, 11.0, -3.0], [10.0, 5.0, -1.0]])
+    faces = torch.tensor([[0, 1, 2], [0, 1, 3], [0, 2, 3], [1, 2, 3]])
+    scene = make_scene_mesh(Meshes([verts], [faces]), "tetra")
+    shown = scene.meshes.verts_packed().clone()
+    assert not torch.allclose(shown, verts)
+    back = scene.to_source_frame(scene.meshes)
+    torch.testing.assert_close(back.verts_packed(), verts, rtol=0, atol=1e-5)
+    assert torch.equal(back.faces_packed(), faces)
+    assert back.textures is not None  # colours travel with the mesh
+    assert torch.equal(scene.meshes.verts_packed(), shown)  # the scene itself is left as it was

@@ -19,6 +19,7 @@ from .fit_panel import FitPanel
 from .fit_service import FitJob, FitProgress, FitService
 from .live_mesh import LiveMeshLayer
 from .loss_plot import LossPlot
+from ..scene_mesh import SceneMesh
 from .snapshots import MeshSnapshot
 from .view_compare import ViewCompare
 
@@ -71,6 +72,7 @@ class FittingController(QObject):
         self.confirm_close = confirm_close if confirm_close is not None else self._ask_close
         self.history: list[dict[str, float]] = []
         self.mesh: MeshSnapshot | None = None
+        self._target_scene: SceneMesh | None = None  # the scene mesh the running fit aims at
         self._jobs: list[_ExportJob] = []
 
         self.panel = FitPanel()
@@ -124,6 +126,7 @@ class FittingController(QObject):
             return False
         self.history.clear()
         self.mesh = None
+        self._target_scene = self.window.state.mesh if job.target_mesh is not None else None
         self.plot.clear()
         self.compare.clear()
         if job.target_mesh is not None:  # a folder's view count is known once it is read
@@ -185,8 +188,15 @@ class FittingController(QObject):
 
     # -- exports -----------------------------------------------------------------------------------
     def export_mesh(self, path: str | Path) -> Path:
-        """Write the latest fitted mesh (scene frame, vertex colours); ValueError when there is none."""
-        return exports.save_fitted_mesh(path, self._require_mesh().meshes)
+        """Write the latest fitted mesh with vertex colours; ValueError when there is none.
+
+        Fitted to the scene mesh, it is written in that mesh's own coordinates (as in its file,
+        not centred and scaled as the viewer shows it), so that the two line up elsewhere.
+        """
+        meshes = self._require_mesh().meshes
+        if self._target_scene is not None:
+            meshes = self._target_scene.to_source_frame(meshes)
+        return exports.save_fitted_mesh(path, meshes)
 
     def export_losses(self, path: str | Path) -> Path:
         if not self.history:
