@@ -8,7 +8,12 @@ from typing import Optional
 import torch
 
 from core.fitting.config import FitConfig
-from core.fitting.views import denormalize_mesh, fitting_lights, normalize_mesh, ring_cameras
+from core.fitting.views import (
+    denormalize_mesh,
+    fitting_lights,
+    normalize_mesh,
+    ring_cameras,
+)
 from core.renderer import (
     MeshRasterizer,
     MeshRenderer,

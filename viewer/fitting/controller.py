@@ -14,12 +14,12 @@ from typing import Callable
 from PySide6.QtCore import QEvent, QObject, QRunnable, Qt, QThreadPool, Signal
 from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QMessageBox
 
+from ..scene_mesh import SceneMesh
 from . import exports
 from .fit_panel import FitPanel
 from .fit_service import FitJob, FitProgress, FitService
 from .live_mesh import LiveMeshLayer
 from .loss_plot import LossPlot
-from ..scene_mesh import SceneMesh
 from .snapshots import MeshSnapshot
 from .view_compare import ViewCompare
 
