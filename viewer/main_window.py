@@ -211,9 +211,13 @@ class MainWindow(QMainWindow):
         """Starting widths of the side columns: their panels' width, but at most 2/9 of the
         window each, so that on a small screen the views keep most of it."""
         cap = max(DOCK_MIN_WIDTH, self.width() * 2 // 9)
-        columns = [[self.docks[t] for t in ("Rasterization", "Blend")], [self.docks[t] for t in ("Camera", "Lights", "Material")]]
-        widths = [min(cap, max(self._start_widths[dock] for dock in column)) for column in columns]
-        self.resizeDocks([column[0] for column in columns], widths, Qt.Orientation.Horizontal)
+        columns: dict[Qt.DockWidgetArea, list[QDockWidget]] = {}
+        for dock in self._start_widths:
+            area = self.dockWidgetArea(dock)
+            if area in (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea):
+                columns.setdefault(area, []).append(dock)
+        widths = [min(cap, max(self._start_widths[dock] for dock in column)) for column in columns.values()]
+        self.resizeDocks([column[0] for column in columns.values()], widths, Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["Fragment inspector"]], [300], Qt.Orientation.Vertical)
 
     def _create_menus(self) -> None:

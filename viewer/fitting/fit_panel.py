@@ -22,8 +22,8 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
-    QToolButton,
     QSpinBox,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
