@@ -3,11 +3,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import Optional, Tuple, Union
 
 import torch
 
 _FIELDS = ("pix_to_face", "zbuf", "bary_coords", "dists")
+
+
+# Choosing the K nearest (see beyond_nearest): depth buckets per pixel and round, the most
+# rounds of bucketing, and the number of open entries below which sorting them is cheaper than
+# another round (a round has a fixed cost of a few passes over the whole pixel grid).
+_BUCKETS = 32
+_MAX_ROUNDS = 4
+_SORT_BELOW = 4096
 
 
 def depth_ranks(pix: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
@@ -29,6 +37,58 @@ def depth_ranks(pix: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
     first_of_pixel = torch.cumsum(counts, 0) - counts
     sorted_rank = torch.arange(pix.numel(), device=pix.device) - first_of_pixel.index_select(0, pix.index_select(0, order))
     return torch.empty_like(sorted_rank).index_put_((order,), sorted_rank)
+
+
+def _bucket_counts(pix: torch.Tensor, z: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Split each pixel's depth range [nearest, farthest] into _BUCKETS equal buckets; return,
+    per entry, how many entries of its pixel lie in lower buckets and how many in its own."""
+    present = torch.bincount(pix) > 0
+    local = (torch.cumsum(present, 0) - 1).index_select(0, pix)  # pixels numbered 0..P-1
+    num_pixels = int(present.sum())
+    near = z.new_full((num_pixels,), math.inf).scatter_reduce_(0, local, z, reduce="amin")
+    far = z.new_full((num_pixels,), -math.inf).scatter_reduce_(0, local, z, reduce="amax")
+    scale = _BUCKETS / (far - near).clamp_min(1e-30)  # equal depths: all in bucket 0
+    # z >= near, so converting to an integer floors; z = far lands on _BUCKETS (or just under).
+    bucket = ((z - near.index_select(0, local)) * scale.index_select(0, local)).clamp_max_(_BUCKETS - 1).long()
+    key = local * _BUCKETS + bucket
+    counts = torch.bincount(key, minlength=num_pixels * _BUCKETS)
+    # Exclusive prefix sums over each pixel's buckets, as a product with a triangular matrix
+    # (exact in float32 for these counts).
+    before = torch.ones(_BUCKETS, _BUCKETS, device=pix.device).triu_(1)
+    lower = (counts.view(num_pixels, _BUCKETS).float() @ before).view(-1)
+    return lower.index_select(0, key).long(), counts.index_select(0, key)
+
+
+def beyond_nearest(pix: torch.Tensor, z: torch.Tensor, k: int) -> torch.Tensor:
+    """Ascending positions of the entries that are not among the k nearest of their pixel (the
+    entries whose `depth_ranks` are >= k), found with histograms instead of a sort.
+
+    Each round splits every pixel's depth range [nearest, farthest] into equal buckets and
+    counts the entries of each. floor((z - nearest) * scale) is monotone in z, so a lower bucket
+    holds only strictly nearer entries and equal depths share one. Buckets wholly below the
+    pixel's remaining slots are kept and those wholly above dropped; only the bucket that
+    straddles the limit goes on to the next round, with its own narrower range (which also
+    resolves depths clustered at the front). Whatever is left after a few rounds, is small, or
+    stops shrinking (equal depths) is ranked by `depth_ranks`.
+    """
+    beyond: Optional[torch.Tensor] = None
+    where = torch.arange(pix.numel(), device=pix.device)  # positions of the entries still open
+    slots: Union[int, torch.Tensor] = k  # slots of each open entry's pixel not yet taken by nearer ones
+    for _ in range(_MAX_ROUNDS):
+        lower, size = _bucket_counts(pix, z)
+        if beyond is None:
+            beyond = lower >= slots
+        else:
+            beyond.index_put_((where[lower >= slots],), torch.ones((), dtype=torch.bool, device=pix.device))
+        straddle = torch.nonzero((lower < slots) & (lower + size > slots)).squeeze(1)
+        shrunk = straddle.numel() < where.numel()
+        where, pix, z = where.index_select(0, straddle), pix.index_select(0, straddle), z.index_select(0, straddle)
+        slots = (slots - lower).index_select(0, straddle)
+        if where.numel() < _SORT_BELOW or not shrunk:
+            break
+    if where.numel():
+        beyond.index_put_((where[depth_ranks(pix, z) >= slots],), torch.ones((), dtype=torch.bool, device=pix.device))
+    return torch.nonzero(beyond).squeeze(1)
 
 
 def nearest_in_pixel(pix: torch.Tensor, z: torch.Tensor) -> torch.Tensor:

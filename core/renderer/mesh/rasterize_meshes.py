@@ -6,8 +6,9 @@ The work is split in two, as a differentiable rasterizer must be:
    (grown by the blur radius), the span of columns that lie within the blur radius of all three
    of its edge lines. So the cost grows with the pixels each face touches, never with
    pixels x faces. The candidates get PyTorch3D's exact tests, in chunks of bounded size; the
-   K nearest of each pixel are kept (only overfull pixels are sorted; the depth rank of the
-   rest is computed only if a consumer asks for slots). Partial merges keep memory at
+   K nearest of each pixel are kept (only overfull pixels are examined, by depth histograms
+   rather than a sort; depth ranks are computed only if a consumer asks for slots). Partial
+   merges keep memory at
    O(N*H*W*K) plus one chunk.
 2. *Geometry* (autograd): the backward pass recomputes barycentrics, depth and signed squared
    distance with ordinary tensor ops for the chosen pairs only, chunk by chunk, and
@@ -26,7 +27,7 @@ from typing import List, NamedTuple, Optional, Tuple
 
 import torch
 
-from .fragments import SparseFragments, depth_ranks, nearest_in_pixel
+from .fragments import SparseFragments, beyond_nearest, nearest_in_pixel
 
 # Numerical constants from PyTorch3D's rasterizer (see shared CONVENTIONS.md).
 _AREA_EPS = 1e-8
@@ -413,7 +414,7 @@ def _nearest_k(rows: Selection, k: int) -> Selection:
     crowded = torch.nonzero(over.index_select(0, pix)).squeeze(1)
     if crowded.numel() == 0:
         return rows
-    dropped = crowded[depth_ranks(pix.index_select(0, crowded), z.index_select(0, crowded)) >= k]
+    dropped = crowded.index_select(0, beyond_nearest(pix.index_select(0, crowded), z.index_select(0, crowded), k))
     return rows.without(dropped)
 
 
