@@ -8,8 +8,7 @@ The work is split in two, as a differentiable rasterizer must be:
    pixels x faces. The candidates get PyTorch3D's exact tests, in chunks of bounded size; the
    K nearest of each pixel are kept (only overfull pixels are examined, by depth histograms
    rather than a sort; depth ranks are computed only if a consumer asks for slots). Partial
-   merges keep memory at
-   O(N*H*W*K) plus one chunk.
+   merges keep memory at O(N*H*W*K) plus one chunk.
 2. *Geometry* (autograd): the backward pass recomputes barycentrics, depth and signed squared
    distance with ordinary tensor ops for the chosen pairs only, chunk by chunk, and
    differentiates them, so gradients reach the projected vertices.
