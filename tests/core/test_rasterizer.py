@@ -543,6 +543,19 @@ def test_bounded_memory_merges_equal_one_pass(monkeypatch):
         torch.testing.assert_close(getattr(one_pass, name), getattr(merged, name))
 
 
+@pytest.mark.parametrize("k,blur,chunk,merge_at", [(1, 0.0, 7, None), (3, 0.01, 13, 5), (50, 0.02, 10**6, None)])
+def test_selected_rows_stay_in_packed_face_order(monkeypatch, k, blur, chunk, merge_at):
+    """The backward sums each face's pairs as one run (_face_sums): rows must never reorder,
+    through chunks, partial merges and the K = 1 path, in a batch of two meshes."""
+    rng = np.random.default_rng(11)
+    meshes = ndc_meshes([random_tris(rng, 20), random_tris(rng, 15)])
+    fv, fi = meshes.verts_packed()[meshes.faces_packed()], meshes.faces_packed_to_mesh_idx()
+    if merge_at is not None:
+        monkeypatch.setattr(RM, "_MERGE_ENTRIES", merge_at)
+    rows = RM.select_fragments(fv, fi, (16, 16), blur, k, False, False, blur > 0, chunk_pairs=chunk)
+    assert rows.face.numel() > 50 and bool((rows.face[1:] >= rows.face[:-1]).all())
+
+
 # ----------------------------------------------------------------------------- MeshRasterizer and Fragments
 
 
