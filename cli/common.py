@@ -70,6 +70,8 @@ def check_device(name: str) -> str:
         raise CliError(f"unknown device {name!r} (use cpu or cuda)") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise CliError("--device cuda was asked for but this torch has no CUDA device; use --device cpu")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise CliError(f"--device {name}: this machine has {torch.cuda.device_count()} CUDA device(s), numbered from 0")
     return name
 
 

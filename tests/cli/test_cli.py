@@ -181,6 +181,20 @@ def test_fit_errors_are_one_line(tmp_path, mesh_file, capsys):
     assert not (tmp_path / "f.obj").exists()
 
 
+def test_a_cuda_device_number_beyond_the_machines_is_a_one_line_error(tmp_path, mesh_file, capsys, monkeypatch):
+    """As on a one-GPU machine: cuda:0 would be accepted, cuda:1 names no device."""
+    from cli.common import CliError, check_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    assert check_device("cuda:0") == "cuda:0" and check_device("cuda") == "cuda"
+    with pytest.raises(CliError, match="1 CUDA device"):
+        check_device("cuda:1")
+    out = str(tmp_path / "f.obj")
+    _assert_one_line_error(_call(capsys, "fit", mesh_file, "--out", out, "--device", "cuda:1"), 1, "cuda:1")
+    _assert_one_line_error(_call(capsys, "render", mesh_file, "--out", str(tmp_path / "r.png"), "--device", "cuda:1"), 1, "cuda:1")
+
+
 def test_fit_diverging_run_is_reported(tmp_path, mesh_file, capsys):
     proc = _call(capsys, "fit", mesh_file, "--out", str(tmp_path / "f.obj"), *TINY_FIT, "--lr", "1e12")
     _assert_one_line_error(proc, 1, "lower --lr")
