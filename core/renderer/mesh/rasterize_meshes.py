@@ -553,6 +553,7 @@ def _face_sums(face: torch.Tensor, num_faces: int, dtype: torch.dtype) -> torch.
     ones = torch.ones(face.numel(), dtype=dtype, device=face.device)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+        warnings.filterwarnings("ignore", message="Sparse invariant checks are implicitly disabled")  # torch < 2.13
         return torch.sparse_csr_tensor(rows, columns, ones, size=(num_faces, face.numel()), check_invariants=False)
 
 
