@@ -16,6 +16,7 @@ from typing import Any, Tuple
 import torch
 
 from ..lighting import DirectionalLights, PointLights
+from .sparse_rows import corner_weights, face_runs, in_face_order
 
 _EPS = 1e-6
 
@@ -33,11 +34,45 @@ def _per_fragment(prop: torch.Tensor, image: torch.Tensor) -> Vec:
     return rows[:, 0].expand(image.shape), rows[:, 1].expand(image.shape), rows[:, 2].expand(image.shape)
 
 
-def interpolate_vertex_values(values: torch.Tensor, corners: torch.Tensor, bary: torch.Tensor) -> torch.Tensor:
-    """Barycentric interpolation of per-vertex (V, C) values at fragments whose faces have the
-    vertex indices `corners` (M, 3); returns (M, C). Stack several attributes into one (V, C)
-    table to gather (and, backwards, scatter) them in one pass per corner."""
-    return sum(values.index_select(0, corners[:, i]) * bary[:, i : i + 1] for i in range(3))
+def interpolate_face_values(table: torch.Tensor, face: torch.Tensor, bary: torch.Tensor) -> torch.Tensor:
+    """Barycentric interpolation at M fragments of per-corner values: table (3F, C) holds corner i
+    of face f in row 3f + i; face (M,) and bary (M, 3) say where each fragment lies. Returns
+    (M, C). Stack several attributes into one table to interpolate them in one pass."""
+    return _FaceInterpolation.apply(table, face, bary)
+
+
+class _FaceInterpolation(torch.autograd.Function):
+    """Interpolation as sparse products (see sparse_rows), forward and backward.
+
+    forward: out = W @ table with W = corner_weights (M, 3F). backward: d table = W^T @ grad,
+    built per corner from each face's run of fragments when they come in packed-face order (as
+    the rasterizer's do), else by index_add; d bary[m, i] = grad[m] . table[3 face[m] + i], a
+    sampled product on W's pattern.
+    """
+
+    @staticmethod
+    def forward(ctx, table, face, bary):  # type: ignore[override]
+        ctx.save_for_backward(table, face, bary)
+        return corner_weights(face, bary, table.shape[0] // 3) @ table
+
+    @staticmethod
+    def backward(ctx, grad):  # type: ignore[override]
+        table, face, bary = ctx.saved_tensors
+        num_faces = table.shape[0] // 3
+        grad = grad.contiguous()
+        grad_table = grad_bary = None
+        if ctx.needs_input_grad[0]:
+            if in_face_order(face):
+                per_corner = [face_runs(face, num_faces, bary[:, i].contiguous()) @ grad for i in range(3)]
+                grad_table = torch.stack(per_corner, dim=1).reshape(table.shape)
+            else:
+                grad_table = torch.zeros_like(table)
+                for i in range(3):
+                    grad_table.index_add_(0, 3 * face + i, grad * bary[:, i : i + 1])
+        if ctx.needs_input_grad[2]:
+            pattern = corner_weights(face, torch.zeros_like(bary), num_faces)
+            grad_bary = torch.sparse.sampled_addmm(pattern, grad, table.t(), beta=0.0).values().view(bary.shape)
+        return grad_table, None, grad_bary
 
 
 def _dot(a: Vec, b: Vec) -> torch.Tensor:

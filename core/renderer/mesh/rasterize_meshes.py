@@ -22,12 +22,12 @@ Pixel centres follow PyTorch3D's NDC: +X left, +Y up, the shorter image side spa
 from __future__ import annotations
 
 import math
-import warnings
 from typing import List, NamedTuple, Optional, Tuple
 
 import torch
 
 from .fragments import SparseFragments, beyond_nearest, nearest_in_pixel
+from .sparse_rows import face_runs
 
 # Numerical constants from PyTorch3D's rasterizer (see shared CONVENTIONS.md).
 _AREA_EPS = 1e-8
@@ -158,15 +158,16 @@ def geometry_backward(
             gz[2] + gt[0] * b[0] * z1 + gt[1] * b[1] * z0,
         ]
     # b_i = e_i / area. An edge function e(p, a, b) = (px - ax)(by - ay) - (py - ay)(bx - ax) has
-    # de/dax = py - by, de/day = bx - px, de/dbx = ay - py, de/dby = px - ax.
-    ge = [gbi / area for gbi in gb]
+    # de/dax = py - by, de/day = bx - px, de/dbx = ay - py, de/dby = px - ax; so with
+    # X_k = x_k - px, Y_k = y_k - py and H_i = gb_i / area + d loss / d area, the six sums of
+    # products collapse to cross products: d/dx0 = Y2 H1 - Y1 H2, d/dy0 = X1 H2 - X2 H1, ...
     g_area = -(gb[0] * b[0] + gb[1] * b[1] + gb[2] * b[2]) / area
-    gx0 = ge[1] * (y2 - py) + ge[2] * (py - y1) + g_area * (y2 - y1)
-    gy0 = ge[1] * (px - x2) + ge[2] * (x1 - px) + g_area * (x1 - x2)
-    gx1 = ge[0] * (py - y2) + ge[2] * (y0 - py) + g_area * (y0 - y2)
-    gy1 = ge[0] * (x2 - px) + ge[2] * (px - x0) + g_area * (x2 - x0)
-    gx2 = ge[0] * (y1 - py) + ge[1] * (py - y0) + g_area * (y1 - y0)
-    gy2 = ge[0] * (px - x1) + ge[1] * (x0 - px) + g_area * (x0 - x1)
+    h0, h1, h2 = (gbi / area + g_area for gbi in gb)
+    xs0, xs1, xs2 = x0 - px, x1 - px, x2 - px
+    ys0, ys1, ys2 = y0 - py, y1 - py, y2 - py
+    gx0, gy0 = ys2 * h1 - ys1 * h2, xs1 * h2 - xs2 * h1
+    gx1, gy1 = ys0 * h2 - ys2 * h0, xs2 * h0 - xs0 * h2
+    gx2, gy2 = ys1 * h0 - ys0 * h1, xs0 * h1 - xs1 * h0
     return [gx0, gy0, gz[0], gx1, gy1, gz[1], gx2, gy2, gz[2]]
 
 
@@ -533,28 +534,12 @@ class _FragmentGeometry(torch.autograd.Function):
                                              None if grad_z is None else grad_z[part])
                 for row, g in enumerate(geometry):
                     pair_grads[row] = g if pair_grads[row] is None else pair_grads[row] + g
-            by_face = _face_sums(f, num_faces, table.dtype)
+            # Pairs come in packed-face order: one sparse product sums each face's run of pairs.
+            by_face = face_runs(f, num_faces, torch.ones(f.numel(), dtype=table.dtype, device=f.device))
             for row, g in enumerate(pair_grads):
                 if g is not None:
                     grad[row] += torch.mv(by_face, g)
         return (grad.t().reshape(face_verts.shape),) + (None,) * 11
-
-
-def _face_sums(face: torch.Tensor, num_faces: int, dtype: torch.dtype) -> torch.Tensor:
-    """The (F, M) 0/1 matrix, as sparse CSR, that sums per-pair values over each pair's face.
-
-    Pairs come in packed-face order, so face f's pairs are one run: its row holds ones at those
-    columns. A sparse matrix-vector product sums every face's run in one pass, several times
-    faster on the CPU than scatter_add_, whose adds into one face chain on each other.
-    """
-    counts = torch.bincount(face, minlength=num_faces)
-    rows = torch.cat((counts.new_zeros(1), torch.cumsum(counts, 0)))
-    columns = torch.arange(face.numel(), device=face.device)
-    ones = torch.ones(face.numel(), dtype=dtype, device=face.device)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
-        warnings.filterwarnings("ignore", message="Sparse invariant checks are implicitly disabled")  # torch < 2.13
-        return torch.sparse_csr_tensor(rows, columns, ones, size=(num_faces, face.numel()), check_invariants=False)
 
 
 def rasterize_meshes(

@@ -24,7 +24,7 @@ from ..materials import Materials
 from ..utils import Device
 from .fragments import Fragments, SparseFragments
 from .packed_shading import (
-    interpolate_vertex_values,
+    interpolate_face_values,
     packed_phong_colors,
     supports_packed_phong,
 )
@@ -88,12 +88,12 @@ def _phong_sparse(sparse: SparseFragments, entries: torch.Tensor, meshes, lights
         return _shade_sparse(sparse, entries, _phong, meshes, lights, cameras, materials)
     n, h, w, _ = sparse.shape
     face, bary = sparse.face.index_select(0, entries), sparse.bary.index_select(0, entries)
-    corners = meshes.faces_packed().index_select(0, face)
     columns = [meshes.verts_packed(), meshes.verts_normals_packed()]
     vertex_colors = type(meshes.textures) is TexturesVertex
     if vertex_colors:  # interpolate colours together with positions and normals
         columns.append(meshes.textures.verts_features_packed())
-    values = interpolate_vertex_values(torch.cat(columns, dim=1), corners, bary)
+    corner_table = torch.cat(columns, dim=1).index_select(0, meshes.faces_packed().reshape(-1))
+    values = interpolate_face_values(corner_table, face, bary)
     if vertex_colors:
         texels = values[:, 6:]
     else:
