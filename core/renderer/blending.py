@@ -142,16 +142,22 @@ def softmax_blend_sparse(
     znear: Union[float, torch.Tensor] = 1.0,
     zfar: Union[float, torch.Tensor] = 100.0,
     terms: Optional[SoftmaxTerms] = None,
+    rows: Optional[torch.Tensor] = None,
 ) -> torch.Tensor:
     """`softmax_rgb_blend` on per-slot colours (M, 3) aligned with `sparse`; returns (N, H, W, 4).
 
     ``terms``: :func:`softmax_terms` of the same inputs, when the caller already has them.
+    ``rows``: when given, `colors` belong to these rows of `sparse` only and every other row's
+    colour counts as zero (the rows :func:`softmax_contributors` leaves out).
     """
     n, h, w, _ = sparse.shape
     npix = n * h * w
     if terms is None:
         terms = softmax_terms(sparse, blend_params, znear, zfar)
-    weighted = colors.new_zeros(npix, 3).index_add(0, sparse.pix, terms.weights[:, None] * colors)
+    pix, weights = sparse.pix, terms.weights
+    if rows is not None:
+        pix, weights = pix.index_select(0, rows), weights.index_select(0, rows)
+    weighted = colors.new_zeros(npix, 3).index_add(0, pix, weights[:, None] * colors)
     denom = colors.new_zeros(npix).index_add(0, sparse.pix, terms.weights) + terms.delta
     bg = background_rgb(blend_params, colors)
     rgb = (weighted + terms.delta[:, None] * bg) / denom[:, None]

@@ -37,14 +37,15 @@ def _per_fragment(prop: torch.Tensor, image: torch.Tensor) -> Vec:
 def interpolate_face_values(table: torch.Tensor, face: torch.Tensor, bary: torch.Tensor) -> torch.Tensor:
     """Barycentric interpolation at M fragments of per-corner values: table (3F, C) holds corner i
     of face f in row 3f + i; face (M,) and bary (M, 3) say where each fragment lies. Returns
-    (M, C). Stack several attributes into one table to interpolate them in one pass."""
+    (C, M), one contiguous row per channel, ready for structure-of-arrays arithmetic. Stack
+    several attributes into one table to interpolate them in one pass."""
     return _FaceInterpolation.apply(table, face, bary)
 
 
 class _FaceInterpolation(torch.autograd.Function):
     """Interpolation as sparse products (see sparse_rows), forward and backward.
 
-    forward: out = W @ table with W = corner_weights (M, 3F). backward: d table = W^T @ grad,
+    forward: out = (W @ table)^T with W = corner_weights (M, 3F). backward: d table = W^T @ grad,
     built per corner from each face's run of fragments when they come in packed-face order (as
     the rasterizer's do), else by index_add; d bary[m, i] = grad[m] . table[3 face[m] + i], a
     sampled product on W's pattern.
@@ -53,13 +54,13 @@ class _FaceInterpolation(torch.autograd.Function):
     @staticmethod
     def forward(ctx, table, face, bary):  # type: ignore[override]
         ctx.save_for_backward(table, face, bary)
-        return corner_weights(face, bary, table.shape[0] // 3) @ table
+        return (corner_weights(face, bary, table.shape[0] // 3) @ table).t().contiguous()
 
     @staticmethod
     def backward(ctx, grad):  # type: ignore[override]
         table, face, bary = ctx.saved_tensors
         num_faces = table.shape[0] // 3
-        grad = grad.contiguous()
+        grad = grad.t().contiguous()  # (M, C)
         grad_table = grad_bary = None
         if ctx.needs_input_grad[0]:
             if in_face_order(face):
@@ -85,21 +86,21 @@ def _normalize(a: Vec) -> Vec:
 
 
 def packed_phong_colors(
-    points: torch.Tensor,
-    normals: torch.Tensor,
+    points: Vec,
+    normals: Vec,
     image: torch.Tensor,
-    texels: torch.Tensor,
+    texels: Vec,
     lights: Any,
     cameras: Any,
     materials: Any,
 ) -> torch.Tensor:
     """Phong colours (M, 3) of M fragments.
 
-    points, normals: (M, 3) interpolated world positions and (unnormalised) normals; image: (M,)
-    batch element; texels: (M, 3) surface colours. Lights must satisfy `supports_packed_phong`.
+    points, normals: the (M,) x, y, z components of interpolated world positions and
+    (unnormalised) normals; image: (M,) batch element; texels: the (M,) r, g, b surface colours.
+    Lights must satisfy `supports_packed_phong`.
     """
-    points = points.unbind(1)
-    normals = _normalize(normals.unbind(1))
+    normals = _normalize(normals)
 
     if isinstance(lights, PointLights):
         location = _per_fragment(lights.location, image)
@@ -122,6 +123,6 @@ def packed_phong_colors(
     diffuse = _per_fragment(materials.diffuse_color * lights.diffuse_color, image)
     specular = _per_fragment(materials.specular_color * lights.specular_color, image)
     channels = [
-        (ambient[c] + diffuse[c] * diffuse_angle) * texels[:, c] + specular[c] * highlight for c in range(3)
+        (ambient[c] + diffuse[c] * diffuse_angle) * texels[c] + specular[c] * highlight for c in range(3)
     ]
     return torch.stack(channels, dim=1)

@@ -93,15 +93,15 @@ def _phong_sparse(sparse: SparseFragments, entries: torch.Tensor, meshes, lights
     if vertex_colors:  # interpolate colours together with positions and normals
         columns.append(meshes.textures.verts_features_packed())
     corner_table = torch.cat(columns, dim=1).index_select(0, meshes.faces_packed().reshape(-1))
-    values = interpolate_face_values(corner_table, face, bary)
+    values = interpolate_face_values(corner_table, face, bary).unbind(0)
     if vertex_colors:
-        texels = values[:, 6:]
+        texels = values[6:9]
     else:
         compact, flat = _compact(sparse, entries)
         texels = meshes.sample_textures(compact)
-        texels = texels.reshape(-1, texels.shape[-1]).index_select(0, flat)
+        texels = texels.reshape(-1, texels.shape[-1]).index_select(0, flat).unbind(1)
     image = sparse.pix.index_select(0, entries) // (h * w)
-    return packed_phong_colors(values[:, 0:3], values[:, 3:6], image, texels, lights, cameras, materials)
+    return packed_phong_colors(values[0:3], values[3:6], image, texels, lights, cameras, materials)
 
 
 def _phong(meshes, fragments, lights, cameras, materials) -> torch.Tensor:
@@ -185,9 +185,7 @@ class ShaderBase(torch.nn.Module):
         zfar = kwargs.get("zfar", getattr(cameras, "zfar", 100.0))
         terms = softmax_terms(sparse, blend_params, znear=znear, zfar=zfar)
         shaded = softmax_contributors(sparse, terms)
-        colors = shade(sparse, shaded)
-        colors = colors.new_zeros(sparse.pix.numel(), 3).index_put((shaded,), colors)
-        return softmax_blend_sparse(colors, sparse, blend_params, terms=terms)
+        return softmax_blend_sparse(shade(sparse, shaded), sparse, blend_params, terms=terms, rows=shaded)
 
 
 class HardPhongShader(ShaderBase):
