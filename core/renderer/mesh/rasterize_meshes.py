@@ -65,30 +65,71 @@ def _edge(px, py, ax, ay, bx, by):
     return (px - ax) * (by - ay) - (py - ay) * (bx - ax)
 
 
-def _segment_distance2(px, py, ax, ay, bx, by) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Squared distance from points p to segments ab, and the clamped parameter t of the nearest point."""
-    abx, aby = bx - ax, by - ay
-    apx, apy = px - ax, py - ay
+class PairDifferences(NamedTuple):
+    """The differences that the edge functions and the edge distances of M (pixel, face) pairs
+    share: pixel minus vertex i (dx_i, dy_i) and the edge vectors v1 - v0, v2 - v0, v2 - v1.
+    Computed once, they spare half the subtractions; every formula below still rounds exactly
+    as PyTorch3D's (negating a difference is exact)."""
+
+    dx0: torch.Tensor
+    dy0: torch.Tensor
+    dx1: torch.Tensor
+    dy1: torch.Tensor
+    dx2: torch.Tensor
+    dy2: torch.Tensor
+    e01x: torch.Tensor
+    e01y: torch.Tensor
+    e02x: torch.Tensor
+    e02y: torch.Tensor
+    e12x: torch.Tensor
+    e12y: torch.Tensor
+
+
+def pair_differences(px: torch.Tensor, py: torch.Tensor, v: Tuple[torch.Tensor, ...]) -> PairDifferences:
+    """PairDifferences of pixels (px, py) and faces v (nine (M,) tensors x0, y0, z0, ...)."""
+    x0, y0, _, x1, y1, _, x2, y2, _ = v
+    return PairDifferences(px - x0, py - y0, px - x1, py - y1, px - x2, py - y2,
+                           x1 - x0, y1 - y0, x2 - x0, y2 - y0, x2 - x1, y2 - y1)
+
+
+def _edge_functions(d: PairDifferences) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(area, e0, e1, e2): PyTorch3D's edge functions edge(v2; v0, v1), edge(p; v1, v2),
+    edge(p; v2, v0) and edge(p; v0, v1), with its rounding."""
+    area = d.e02x * d.e01y - d.e02y * d.e01x
+    e0 = d.dx1 * d.e12y - d.dy1 * d.e12x
+    e1 = d.dy2 * d.e02x - d.dx2 * d.e02y  # (px - x2)(y0 - y2) - (py - y2)(x0 - x2)
+    e2 = d.dx0 * d.e01y - d.dy0 * d.e01x
+    return area, e0, e1, e2
+
+
+def _segment_distance2(apx, apy, abx, aby) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Squared distance from points p to segments ab (given p - a and b - a), and the clamped
+    parameter t of the nearest point."""
     t = ((abx * apx + aby * apy) / (abx * abx + aby * aby).clamp_min(1e-12)).clamp(0.0, 1.0)
     dx, dy = apx - t * abx, apy - t * aby
     return dx * dx + dy * dy, t
 
 
 def pair_geometry(
-    px: torch.Tensor, py: torch.Tensor, v: Tuple[torch.Tensor, ...], perspective_correct: bool, clip: bool
+    px: torch.Tensor,
+    py: torch.Tensor,
+    v: Tuple[torch.Tensor, ...],
+    perspective_correct: bool,
+    clip: bool,
+    d: Optional[PairDifferences] = None,
 ) -> Tuple[Tuple[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor, torch.Tensor]:
     """PyTorch3D's barycentrics and depth for M (pixel, face) pairs.
 
-    px, py: (M,) pixel centres; v: nine (M,) tensors x0, y0, z0, x1, y1, z1, x2, y2, z2.
-    Returns ((w0, w1, w2), z, inside): barycentrics (perspective corrected and clipped when
-    asked), interpolated depth, and whether the pixel is inside (every unclipped weight > 0).
-    The operation order follows PyTorch3D's so that depth ties break the same way.
+    px, py: (M,) pixel centres; v: nine (M,) tensors x0, y0, z0, x1, y1, z1, x2, y2, z2; d: their
+    pair_differences, when the caller has them. Returns ((w0, w1, w2), z, inside): barycentrics
+    (perspective corrected and clipped when asked), interpolated depth, and whether the pixel is
+    inside (every unclipped weight > 0). The operation order follows PyTorch3D's so that depth
+    ties break the same way.
     """
-    x0, y0, z0, x1, y1, z1, x2, y2, z2 = v
-    area = _edge(x2, y2, x0, y0, x1, y1) + _AREA_EPS
-    w0 = _edge(px, py, x1, y1, x2, y2) / area
-    w1 = _edge(px, py, x2, y2, x0, y0) / area
-    w2 = _edge(px, py, x0, y0, x1, y1) / area
+    _, _, z0, _, _, z1, _, _, z2 = v
+    area, e0, e1, e2 = _edge_functions(pair_differences(px, py, v) if d is None else d)
+    area = area + _AREA_EPS
+    w0, w1, w2 = e0 / area, e1 / area, e2 / area
     if perspective_correct:
         t0, t1, t2 = w0 * z1 * z2, w1 * z0 * z2, w2 * z0 * z1
         denom = (t0 + t1 + t2).clamp_min(_PERSPECTIVE_EPS)
@@ -110,17 +151,21 @@ def geometry_backward(
     clip: bool,
     grad_w: Optional[torch.Tensor],
     grad_z: Optional[torch.Tensor],
+    d: Optional[PairDifferences] = None,
 ) -> List[torch.Tensor]:
     """Gradients of `pair_geometry`'s barycentrics and depth w.r.t. the nine vertex coordinates.
 
-    grad_w: (M, 3) or None; grad_z: (M,) or None (not both None). Returns nine (M,) tensors in
-    v's order. Reverse-mode by hand through each step of `pair_geometry` (edge functions,
-    perspective correction, clipping, depth), with clamp gradients passing where the input is
-    >= the bound as torch's do; tests compare it with autograd on every variant.
+    grad_w: (M, 3) or None; grad_z: (M,) or None (not both None); d: pair_differences of the
+    pairs, when the caller has them. Returns nine (M,) tensors in v's order. Reverse-mode by hand
+    through each step of `pair_geometry` (edge functions, perspective correction, clipping,
+    depth), with clamp gradients passing where the input is >= the bound as torch's do; tests
+    compare it with autograd on every variant.
     """
-    x0, y0, z0, x1, y1, z1, x2, y2, z2 = v
-    area = _edge(x2, y2, x0, y0, x1, y1) + _AREA_EPS
-    b = [_edge(px, py, x1, y1, x2, y2) / area, _edge(px, py, x2, y2, x0, y0) / area, _edge(px, py, x0, y0, x1, y1) / area]
+    _, _, z0, _, _, z1, _, _, z2 = v
+    d = pair_differences(px, py, v) if d is None else d
+    area, e0, e1, e2 = _edge_functions(d)
+    area = area + _AREA_EPS
+    b = [e0 / area, e1 / area, e2 / area]
     zs = (z0, z1, z2)
     p = b
     if perspective_correct:
@@ -159,37 +204,38 @@ def geometry_backward(
         ]
     # b_i = e_i / area. An edge function e(p, a, b) = (px - ax)(by - ay) - (py - ay)(bx - ax) has
     # de/dax = py - by, de/day = bx - px, de/dbx = ay - py, de/dby = px - ax; so with
-    # X_k = x_k - px, Y_k = y_k - py and H_i = gb_i / area + d loss / d area, the six sums of
-    # products collapse to cross products: d/dx0 = Y2 H1 - Y1 H2, d/dy0 = X1 H2 - X2 H1, ...
+    # H_i = gb_i / area + d loss / d area, the six sums of products collapse to cross products
+    # of the pixel-to-vertex differences: d/dx0 = dy1 H2 - dy2 H1, d/dy0 = dx2 H1 - dx1 H2, ...
     g_area = -(gb[0] * b[0] + gb[1] * b[1] + gb[2] * b[2]) / area
     h0, h1, h2 = (gbi / area + g_area for gbi in gb)
-    xs0, xs1, xs2 = x0 - px, x1 - px, x2 - px
-    ys0, ys1, ys2 = y0 - py, y1 - py, y2 - py
-    gx0, gy0 = ys2 * h1 - ys1 * h2, xs1 * h2 - xs2 * h1
-    gx1, gy1 = ys0 * h2 - ys2 * h0, xs2 * h0 - xs0 * h2
-    gx2, gy2 = ys1 * h0 - ys0 * h1, xs0 * h1 - xs1 * h0
+    gx0, gy0 = d.dy1 * h2 - d.dy2 * h1, d.dx2 * h1 - d.dx1 * h2
+    gx1, gy1 = d.dy2 * h0 - d.dy0 * h2, d.dx0 * h2 - d.dx2 * h0
+    gx2, gy2 = d.dy0 * h1 - d.dy1 * h0, d.dx1 * h0 - d.dx0 * h1
     return [gx0, gy0, gz[0], gx1, gy1, gz[1], gx2, gy2, gz[2]]
 
 
-def triangle_distance2(px: torch.Tensor, py: torch.Tensor, v: Tuple[torch.Tensor, ...]) -> torch.Tensor:
-    """Squared 2D distance from pixels (px, py) to the nearest edge of faces v (nine (M,) tensors)."""
-    x0, y0, _, x1, y1, _, x2, y2, _ = v
-    d01, _ = _segment_distance2(px, py, x0, y0, x1, y1)
-    d02, _ = _segment_distance2(px, py, x0, y0, x2, y2)
-    d12, _ = _segment_distance2(px, py, x1, y1, x2, y2)
+def triangle_distance2(
+    px: torch.Tensor, py: torch.Tensor, v: Tuple[torch.Tensor, ...], d: Optional[PairDifferences] = None
+) -> torch.Tensor:
+    """Squared 2D distance from pixels (px, py) to the nearest edge of faces v (nine (M,)
+    tensors; d: their pair_differences, when the caller has them)."""
+    d = pair_differences(px, py, v) if d is None else d
+    d01, _ = _segment_distance2(d.dx0, d.dy0, d.e01x, d.e01y)
+    d02, _ = _segment_distance2(d.dx0, d.dy0, d.e02x, d.e02y)
+    d12, _ = _segment_distance2(d.dx1, d.dy1, d.e12x, d.e12y)
     return torch.minimum(torch.minimum(d01, d02), d12)
 
 
 def nearest_edge(
-    px: torch.Tensor, py: torch.Tensor, v: Tuple[torch.Tensor, ...]
+    px: torch.Tensor, py: torch.Tensor, v: Tuple[torch.Tensor, ...], d: Optional[PairDifferences] = None
 ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Squared 2D distance from pixels to the nearest edge of each face, which edge (0: v0v1,
     1: v0v2, 2: v1v2, PyTorch3D's order; the first on ties; as floats) and the parameter t of
     the nearest point on it."""
-    x0, y0, _, x1, y1, _, x2, y2, _ = v
-    d01, t01 = _segment_distance2(px, py, x0, y0, x1, y1)
-    d02, t02 = _segment_distance2(px, py, x0, y0, x2, y2)
-    d12, t12 = _segment_distance2(px, py, x1, y1, x2, y2)
+    d = pair_differences(px, py, v) if d is None else d
+    d01, t01 = _segment_distance2(d.dx0, d.dy0, d.e01x, d.e01y)
+    d02, t02 = _segment_distance2(d.dx0, d.dy0, d.e02x, d.e02y)
+    d12, t12 = _segment_distance2(d.dx1, d.dy1, d.e12x, d.e12y)
     # Arithmetic masks and lerp (exact at 0 and 1) instead of torch.where, which is far slower
     # on the CPU. first: v0v1 is nearest; second: v0v2 is, and v0v1 is not (ties go first).
     first = ((d01 <= d02) & (d01 <= d12)).to(d01.dtype)
@@ -468,8 +514,10 @@ def select_fragments(
             py = seg_py.index_select(0, seg)
             slot = seg_face.index_select(0, seg)
             cols = tuple(row.index_select(0, slot) for row in verts_table)
-            (w0, w1, w2), z, inside = pair_geometry(px, py, cols, perspective_correct, clip_barycentric_coords)
-            d2 = triangle_distance2(px, py, cols)
+            diffs = pair_differences(px, py, cols)
+            (w0, w1, w2), z, inside = pair_geometry(px, py, cols, perspective_correct, clip_barycentric_coords, diffs)
+            d2 = triangle_distance2(px, py, cols, diffs)
+            del diffs
             sel = torch.nonzero((z >= 0) & (inside | (d2 < blur_radius))).squeeze(1)
             pix = seg_pix.index_select(0, seg) + offset
             rows.append((pix, faces.index_select(0, slot), w0, w1, w2, z, d2, inside), sel)
@@ -522,16 +570,17 @@ class _FragmentGeometry(torch.autograd.Function):
             f = face[part]
             px, py = _pixel_xy(pix[part], image_size, table.dtype)
             v = tuple(row.index_select(0, f) for row in table)
+            diffs = pair_differences(px, py, v)
             pair_grads: List[Optional[torch.Tensor]] = [None] * 9  # d loss / d coordinate, per pair
             if grad_dists is not None:
                 signed = grad_dists[part] * (1 - 2 * inside[part].to(grad_dists.dtype))
-                _, edge, t = nearest_edge(px, py, v)
+                _, edge, t = nearest_edge(px, py, v, diffs)
                 for row, g in zip((0, 1, 3, 4, 6, 7), _distance_backward(px, py, v, edge, t, signed)):
                     pair_grads[row] = g
             if grad_bary is not None or grad_z is not None:
                 geometry = geometry_backward(px, py, v, perspective_correct, clip,
                                              None if grad_bary is None else grad_bary[part],
-                                             None if grad_z is None else grad_z[part])
+                                             None if grad_z is None else grad_z[part], diffs)
                 for row, g in enumerate(geometry):
                     pair_grads[row] = g if pair_grads[row] is None else pair_grads[row] + g
             # Pairs come in packed-face order: one sparse product sums each face's run of pairs.
