@@ -4,9 +4,10 @@
 the worker; the GUI never waits and never queues stale work. The worker renders the soft and
 hard panes (in parallel on a helper thread when `parallel`), then reports a `RenderResult`
 tagged with the snapshot id; dense copies of the fragments (for the inspector) follow in a
-second report when asked for and nothing newer is waiting. Results older than one already delivered are dropped. A render
-that is still running when a newer request arrives finishes and is shown (the newest image
-available beats a frozen pane during a drag); the newer request runs right after it.
+second report when asked for and no newer request comes for FRAGMENTS_AFTER_QUIET_S. Results
+older than one already delivered are dropped. A render that is still running when a newer
+request arrives finishes and is shown (the newest image available beats a frozen pane during a
+drag); the newer request runs right after it.
 """
 
 from __future__ import annotations
@@ -22,6 +23,11 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from .pane_renderer import PaneImage, PaneRenderer
 from .scene_builder import PANES
 from .state import Snapshot
+
+
+# How long the settings must stay unchanged after a render before the inspector's dense copies
+# of its fragments are made.
+FRAGMENTS_AFTER_QUIET_S = 0.08
 
 
 @dataclass(frozen=True)
@@ -72,8 +78,11 @@ class _Worker(QThread):
             request, self._pending = self._pending, None
             return request
 
-    def _idle(self) -> bool:
+    def _quiet_for(self, seconds: float) -> bool:
+        """Wait up to `seconds` for a newer request; True when none came (and not stopping)."""
         with self._cond:
+            if self._pending is None and not self._stopping:
+                self._cond.wait(seconds)
             return self._pending is None and not self._stopping
 
     def run(self) -> None:
@@ -87,8 +96,9 @@ class _Worker(QThread):
                 service._started.emit(request.snapshot.id)
                 service._delivered.emit(_render(request, renderers, helper, with_fragments=False))
                 # The panes are on their way; the inspector's copies of the fragments come after,
-                # and only if no newer request is waiting (skipped during a drag).
-                if request.with_fragments and self._idle():
+                # once no newer request has come for a moment: during a drag they would be stale
+                # work that the next render waits behind.
+                if request.with_fragments and self._quiet_for(FRAGMENTS_AFTER_QUIET_S):
                     service._fragments.emit(_render(request, renderers, None, with_fragments=True))
         finally:
             if helper is not None:

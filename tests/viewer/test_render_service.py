@@ -92,3 +92,21 @@ def test_fragments_follow_the_images_when_asked_for(qtbot, service, mesh) -> Non
     qtbot.waitUntil(lambda: len(order) == 3, timeout=60_000)
     qtbot.wait(200)
     assert [kind for kind, _ in order] == ["images", "fragments", "images"]  # none asked for
+
+
+def test_fragments_wait_until_the_settings_stay_still(qtbot, service, mesh, monkeypatch) -> None:
+    """During a drag the inspector's copies would be stale work the next render waits behind:
+    a request within FRAGMENTS_AFTER_QUIET_S of the last delivery skips them."""
+    import viewer.render_service as render_service
+
+    monkeypatch.setattr(render_service, "FRAGMENTS_AFTER_QUIET_S", 2.0)
+    fragments = []
+    service.fragments_ready.connect(lambda result: fragments.append(result.snapshot_id))
+    with qtbot.waitSignal(service.rendered, timeout=60_000):
+        service.request(_snapshot(mesh, 1), with_fragments=True)
+    with qtbot.waitSignal(service.rendered, timeout=60_000) as blocker:
+        service.request(_snapshot(mesh, 2, **{"blend.sigma": 2e-4}), with_fragments=True)
+    assert blocker.args[0].snapshot_id == 2
+    qtbot.waitUntil(lambda: fragments == [2], timeout=10_000)
+    qtbot.wait(100)
+    assert fragments == [2]  # snapshot 1 was superseded within the quiet period
