@@ -85,12 +85,20 @@ def sigmoid_alpha_blend(colors: torch.Tensor, fragments: Fragments, blend_params
 def _depth_weights(
     sparse: SparseFragments, gamma: float, znear, zfar, like: torch.Tensor
 ) -> Tuple[torch.Tensor, torch.Tensor]:
-    """SoftRas depth weights exp((z_inv - z_max) / gamma) per slot, and z_max per pixel."""
+    """SoftRas depth weights exp((z_inv - z_max) / gamma) per slot, and z_max per pixel.
+
+    z_inv falls as depth grows, so a pixel's largest z_inv is its nearest fragment's (on equal
+    depths the first slot's, which is the one torch.max picks in PyTorch3D and the one its
+    gradient reaches).
+    """
     n, h, w, _ = sparse.shape
     znear = _per_slot("znear", znear, sparse, like)
     zfar = _per_slot("zfar", zfar, sparse, like)
     z_inv = (zfar - sparse.zbuf) / (zfar - znear)
-    z_max = like.new_full((n * h * w,), _Z_INV_EPS).scatter_reduce(0, sparse.pix, z_inv, reduce="amax", include_self=True)
+    nearest = sparse.nearest()
+    z_max = like.new_full((n * h * w,), _Z_INV_EPS).index_put(
+        (sparse.pix.index_select(0, nearest),), z_inv.index_select(0, nearest).clamp_min(_Z_INV_EPS)
+    )
     return torch.exp((z_inv - z_max.index_select(0, sparse.pix)) / gamma), z_max
 
 

@@ -14,7 +14,8 @@ import pytest
 import torch
 
 from core import renderer as R
-from core.renderer.mesh.fragments import Fragments
+from core.renderer.blending import softmax_terms
+from core.renderer.mesh.fragments import Fragments, SparseFragments
 from core.structures import Meshes
 from core.utils import ico_sphere
 
@@ -286,3 +287,15 @@ def test_soft_phong_uses_camera_znear_zfar():
     torch.testing.assert_close(got.double(), want, rtol=1e-5, atol=1e-5)
     default = ref_softmax(colors.double(), frags.pix_to_face, frags.zbuf.double(), frags.dists.double(), 1e-3, 0.3, torch.ones(3, dtype=torch.float64))
     assert (default - want).abs().max() > 1e-3
+
+
+def test_nearest_depth_gradient_goes_to_the_first_of_equal_depths():
+    """z_max is the nearest fragment's z_inv; on equal depths PyTorch3D's torch.max (and so its
+    gradient) picks the first slot, the earlier row here, not a share of every tied one."""
+    zbuf = torch.tensor([3.0, 2.0, 2.0, 2.5], requires_grad=True)
+    sparse = SparseFragments((1, 1, 2, 4), torch.tensor([0, 0, 0, 1]), torch.tensor([0, 1, 2, 3]),
+                             zbuf, torch.full((4, 3), 1 / 3), torch.full((4,), -1e-5))
+    terms = softmax_terms(sparse, R.BlendParams(sigma=1e-4, gamma=1.0))
+    (grad,) = torch.autograd.grad(terms.delta.sum(), zbuf)  # the background term depends on z_max only
+    assert grad[1] != 0 and grad[3] != 0
+    assert grad[0] == 0 and grad[2] == 0

@@ -53,8 +53,10 @@ class _FaceInterpolation(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, table, face, bary):  # type: ignore[override]
+        weights = corner_weights(face, bary, table.shape[0] // 3)
         ctx.save_for_backward(table, face, bary)
-        return (corner_weights(face, bary, table.shape[0] // 3) @ table).t().contiguous()
+        ctx.weights = weights  # its pattern serves the barycentric gradient
+        return (weights @ table).t().contiguous()
 
     @staticmethod
     def backward(ctx, grad):  # type: ignore[override]
@@ -64,15 +66,16 @@ class _FaceInterpolation(torch.autograd.Function):
         grad_table = grad_bary = None
         if ctx.needs_input_grad[0]:
             if in_face_order(face):
-                per_corner = [face_runs(face, num_faces, bary[:, i].contiguous()) @ grad for i in range(3)]
+                corners = bary.t().contiguous()
+                per_corner = [runs @ grad for runs in face_runs(face, num_faces, *corners)]
                 grad_table = torch.stack(per_corner, dim=1).reshape(table.shape)
             else:
                 grad_table = torch.zeros_like(table)
                 for i in range(3):
                     grad_table.index_add_(0, 3 * face + i, grad * bary[:, i : i + 1])
         if ctx.needs_input_grad[2]:
-            pattern = corner_weights(face, torch.zeros_like(bary), num_faces)
-            grad_bary = torch.sparse.sampled_addmm(pattern, grad, table.t(), beta=0.0).values().view(bary.shape)
+            # beta = 0: W's values only mark where to sample grad @ table^T.
+            grad_bary = torch.sparse.sampled_addmm(ctx.weights, grad, table.t(), beta=0.0).values().view(bary.shape)
         return grad_table, None, grad_bary
 
 

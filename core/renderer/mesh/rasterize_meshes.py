@@ -584,7 +584,7 @@ class _FragmentGeometry(torch.autograd.Function):
                 for row, g in enumerate(geometry):
                     pair_grads[row] = g if pair_grads[row] is None else pair_grads[row] + g
             # Pairs come in packed-face order: one sparse product sums each face's run of pairs.
-            by_face = face_runs(f, num_faces, torch.ones(f.numel(), dtype=table.dtype, device=f.device))
+            (by_face,) = face_runs(f, num_faces, torch.ones(f.numel(), dtype=table.dtype, device=f.device))
             for row, g in enumerate(pair_grads):
                 if g is not None:
                     grad[row] += torch.mv(by_face, g)

@@ -8,6 +8,7 @@ faster on the CPU than chains of index_select / scatter_add_ over the same rows.
 from __future__ import annotations
 
 import warnings
+from typing import List
 
 import torch
 
@@ -24,16 +25,17 @@ def in_face_order(face: torch.Tensor) -> bool:
     return face.numel() < 2 or bool((face[1:] >= face[:-1]).all())
 
 
-def face_runs(face: torch.Tensor, num_faces: int, values: torch.Tensor) -> torch.Tensor:
-    """The (F, M) matrix whose row f holds `values` (M,) at the columns of face f's entries.
+def face_runs(face: torch.Tensor, num_faces: int, *values: torch.Tensor) -> List[torch.Tensor]:
+    """For each (M,) tensor in `values`, the (F, M) matrix whose row f holds it at the columns of
+    face f's entries (all sharing one index structure).
 
-    `face` (M,) must be non-decreasing (see in_face_order). Times an (M, C) matrix it sums each
-    face's entries, weighted by `values`.
+    `face` (M,) must be non-decreasing (see in_face_order). Times an (M, C) matrix each sums
+    every face's entries, weighted by its values.
     """
     counts = torch.bincount(face, minlength=num_faces)
     rows = torch.cat((counts.new_zeros(1), torch.cumsum(counts, 0)))
     columns = torch.arange(face.numel(), device=face.device)
-    return _csr(rows, columns, values, (num_faces, face.numel()))
+    return [_csr(rows, columns, v, (num_faces, face.numel())) for v in values]
 
 
 def corner_weights(face: torch.Tensor, bary: torch.Tensor, num_faces: int) -> torch.Tensor:
