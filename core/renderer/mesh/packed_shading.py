@@ -56,13 +56,13 @@ class _FaceInterpolation(torch.autograd.Function):
         weights = corner_weights(face, bary, table.shape[0] // 3)
         ctx.save_for_backward(table, face, bary)
         ctx.weights = weights  # its pattern serves the barycentric gradient
-        return (weights @ table).t().contiguous()
+        return _transposed(weights @ table)
 
     @staticmethod
     def backward(ctx, grad):  # type: ignore[override]
         table, face, bary = ctx.saved_tensors
         num_faces = table.shape[0] // 3
-        grad = grad.t().contiguous()  # (M, C)
+        grad = _transposed(grad)  # (M, C)
         grad_table = grad_bary = None
         if ctx.needs_input_grad[0]:
             if in_face_order(face):
@@ -77,6 +77,14 @@ class _FaceInterpolation(torch.autograd.Function):
             # beta = 0: W's values only mark where to sample grad @ table^T.
             grad_bary = torch.sparse.sampled_addmm(ctx.weights, grad, table.t(), beta=0.0).values().view(bary.shape)
         return grad_table, None, grad_bary
+
+
+def _transposed(x: torch.Tensor) -> torch.Tensor:
+    """x.t() as a contiguous tensor. Copying into the transposed view of a new tensor runs about
+    twice as fast on the CPU as x.t().contiguous(), which reads with the long stride."""
+    out = x.new_empty(x.shape[1], x.shape[0])
+    out.t().copy_(x)
+    return out
 
 
 def _dot(a: Vec, b: Vec) -> torch.Tensor:
