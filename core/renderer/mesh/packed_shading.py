@@ -66,8 +66,8 @@ class _FaceInterpolation(torch.autograd.Function):
         grad_table = grad_bary = None
         if ctx.needs_input_grad[0]:
             if in_face_order(face):
-                corners = bary.t().contiguous()
-                per_corner = [runs @ grad for runs in face_runs(face, num_faces, *corners)]
+                corner_bary = bary.t().contiguous()  # (3, M): each corner's weights, contiguous
+                per_corner = [runs @ grad for runs in face_runs(face, num_faces, *corner_bary)]
                 grad_table = torch.stack(per_corner, dim=1).reshape(table.shape)
             else:
                 grad_table = torch.zeros_like(table)
