@@ -164,12 +164,12 @@ def main() -> None:
     import torch
     from PySide6.QtWidgets import QApplication
 
-    from viewer.app import known_qt_problem, leave_cores_to_rendering
+    from viewer.app import known_qt_problem, prepare_rendering_process
     from viewer.main_window import MainWindow
     from viewer.scene_mesh import load_scene_mesh
     from viewer.settings import AppSettings
 
-    leave_cores_to_rendering()  # as `python main.py` does
+    prepare_rendering_process()  # as `python main.py` does
     app = QApplication.instance() or QApplication([sys.argv[0]])
     print(f"RasterLab window latency, {args.size}² panes, median of {args.repeats} changes per row "
           f"(torch {torch.__version__}, PySide6 {PySide6.__version__}, {os.cpu_count()} CPUs, "

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -28,7 +27,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.scenes import COW_OBJ  # noqa: E402
+from benchmarks.scenes import COW_OBJ, child_environment  # noqa: E402
 from core.fitting import (  # noqa: E402
     FitConfig,
     Fitter,
@@ -104,9 +103,7 @@ def main(argv: List[str] | None = None) -> int:
     if not COW_OBJ.exists():
         print(f"skipped: {COW_OBJ} is missing (the benchmark needs ../shared beside the repository)")
         return 1
-    env = dict(os.environ)
-    if args.malloc == "tuned":
-        env.update(MALLOC_MMAP_THRESHOLD_=str(1 << 32), MALLOC_TRIM_THRESHOLD_=str(1 << 32))
+    env = child_environment(args.malloc)
     print(f"torch {torch.__version__}, device {args.device}, malloc {args.malloc}")
     print("\nIteration time (median of 60 after 10 warm-up; tutorial settings on the cow):")
     print("| threads | median ms / iteration | p90 ms |")

@@ -114,9 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     import torch
     from PySide6.QtWidgets import QApplication
 
-    from viewer.app import leave_cores_to_rendering
+    from viewer.app import prepare_rendering_process
 
-    leave_cores_to_rendering()  # as `python main.py` does
+    prepare_rendering_process()  # as `python main.py` does
     app = QApplication.instance() or QApplication(sys.argv[:1])
     from viewer.fitting import FitService, install_fitting
     from viewer.main_window import MainWindow

@@ -7,15 +7,15 @@ forward + backward (gradient w.r.t. vertex positions). Each row runs in its own 
 its peak memory is its own: the CUDA allocator's peak on GPU, the process's peak RSS on CPU
 (which includes the ~300 MB of the Python + torch runtime).
 
---malloc tuned runs the rows with glibc's MALLOC_MMAP_THRESHOLD_ and MALLOC_TRIM_THRESHOLD_
-raised: by default glibc hands large freed blocks back to the kernel and the next render
-faults them in again, which was seen to double small render times on these machines.
+--malloc tuned runs the rows with glibc keeping freed memory for reuse (the settings of
+core.utils.keep_freed_memory, which the application applies): by default
+glibc hands large freed blocks back to the kernel and the next render faults them in again,
+which was seen to double small render times on these machines.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import statistics
 import subprocess
@@ -28,7 +28,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.scenes import coloured_sphere, default_lights, load_cow  # noqa: E402
+from benchmarks.scenes import (  # noqa: E402
+    child_environment,
+    coloured_sphere,
+    default_lights,
+    load_cow,
+)
 from core.fitting import blur_radius_from_sigma  # noqa: E402
 from core.renderer import (  # noqa: E402
     BlendParams,
@@ -161,9 +166,7 @@ def main(argv: List[str] | None = None) -> int:
             print(json.dumps({"skipped": str(exc)}))
         return 0
     names = [k for k in cases if not args.cases or any(s in k for s in args.cases)]
-    env = dict(os.environ)
-    if args.malloc == "tuned":
-        env.update(MALLOC_MMAP_THRESHOLD_=str(1 << 32), MALLOC_TRIM_THRESHOLD_=str(1 << 32))
+    env = child_environment(args.malloc)
     print(f"torch {torch.__version__}, device {args.device}, median of {args.repeats} after 1 warm-up, "
           f"malloc {args.malloc}")
     print(f"| {'case':40s} | threads | forward ms | fwd+bwd ms | peak MB |")

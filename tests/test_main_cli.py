@@ -186,3 +186,16 @@ def test_software_gl_is_left_the_cores_the_renders_do_not_use() -> None:
     chosen = {"LP_NUM_THREADS": "6"}
     leave_cores_to_rendering(chosen, cpu_count=2)
     assert chosen == {"LP_NUM_THREADS": "6"}  # the user's own setting wins
+
+
+def test_the_window_keeps_freed_memory(monkeypatch) -> None:
+    """`python main.py` applies core.utils.keep_freed_memory (and the llvmpipe rule) before it
+    renders; the benchmarks of the window call the same function."""
+    import core.utils
+    from viewer.app import prepare_rendering_process
+
+    calls = []
+    monkeypatch.setattr(core.utils, "keep_freed_memory", lambda: calls.append("kept") or True)
+    monkeypatch.setenv("LP_NUM_THREADS", "3")
+    prepare_rendering_process()
+    assert calls == ["kept"]

@@ -118,6 +118,16 @@ def leave_cores_to_rendering(environ: dict | None = None, cpu_count: int | None 
     environ.setdefault("LP_NUM_THREADS", str(max(0, cpus - _BUSY_THREADS)))
 
 
+def prepare_rendering_process() -> None:
+    """What `python main.py` sets up for its render workers before the window opens: llvmpipe's
+    threads (leave_cores_to_rendering) and glibc's reuse of freed memory (core's
+    keep_freed_memory). Benchmarks of the window call it too, to measure what users run."""
+    from core.utils import keep_freed_memory
+
+    leave_cores_to_rendering()
+    keep_freed_memory()
+
+
 def known_qt_problem() -> str | None:
     """A warning when the installed PySide6 is known to crash this application, else None.
 
@@ -172,7 +182,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     problem = known_qt_problem()
     if problem is not None:
         print(problem, file=sys.stderr)
-    leave_cores_to_rendering()
+    prepare_rendering_process()
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setOrganizationName(ORGANISATION)
     app.setApplicationName(APPLICATION)

@@ -24,7 +24,6 @@ from .pane_renderer import PaneImage, PaneRenderer
 from .scene_builder import PANES
 from .state import Snapshot
 
-
 # How long the settings must stay unchanged after a render before the inspector's dense copies
 # of its fragments are made.
 FRAGMENTS_AFTER_QUIET_S = 0.08
