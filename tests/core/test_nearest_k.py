@@ -63,3 +63,11 @@ def test_pixels_with_few_entries_keep_them_all():
     z = torch.tensor([1.0, 2.0, 1.0, 3.0, 2.0, 1.0])
     assert beyond_nearest(pix, z, 3).numel() == 0
     assert beyond_nearest(pix, z, 2).tolist() == [3]
+
+
+def test_infinite_depths_rank_last_instead_of_breaking_the_buckets():
+    pix = torch.tensor([0] * 6 + [1] * 4 + [2] * 3)
+    inf = float("inf")
+    z = torch.tensor([1.0, inf, 2.0, 0.5, inf, 3.0, 1.0, 1.0, inf, 0.2, inf, inf, inf])
+    expected = np.nonzero(_reference_ranks(pix, z) >= 2)[0]
+    assert np.array_equal(beyond_nearest(pix, z, 2).numpy(), expected)

@@ -49,7 +49,9 @@ def _bucket_counts(pix: torch.Tensor, z: torch.Tensor) -> Tuple[torch.Tensor, to
     far = z.new_full((num_pixels,), -math.inf).scatter_reduce_(0, local, z, reduce="amax")
     scale = _BUCKETS / (far - near).clamp_min(1e-30)  # equal depths: all in bucket 0
     # z >= near, so converting to an integer floors; z = far lands on _BUCKETS (or just under).
-    bucket = ((z - near.index_select(0, local)) * scale.index_select(0, local)).clamp_max_(_BUCKETS - 1).long()
+    # An infinite depth (inf * 0 where the span is infinite) becomes NaN: the last bucket.
+    bucket = ((z - near.index_select(0, local)) * scale.index_select(0, local)).clamp_max_(_BUCKETS - 1)
+    bucket = bucket.nan_to_num_(nan=_BUCKETS - 1).long()
     key = local * _BUCKETS + bucket
     counts = torch.bincount(key, minlength=num_pixels * _BUCKETS)
     # Exclusive prefix sums over each pixel's buckets, as a product with a triangular matrix
