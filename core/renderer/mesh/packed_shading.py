@@ -66,7 +66,7 @@ class _FaceInterpolation(torch.autograd.Function):
         grad_table = grad_bary = None
         if ctx.needs_input_grad[0]:
             if in_face_order(face):
-                corner_bary = bary.t().contiguous()  # (3, M): each corner's weights, contiguous
+                corner_bary = _transposed(bary)  # (3, M): each corner's weights, contiguous
                 per_corner = [runs @ grad for runs in face_runs(face, num_faces, *corner_bary)]
                 grad_table = torch.stack(per_corner, dim=1).reshape(table.shape)
             else:
