@@ -1,11 +1,18 @@
-"""The rasterizer's hand-written barycentric/depth gradient equals autograd through pair_geometry."""
+"""The rasterizer's hand-written gradients equal autograd: barycentrics and depth through
+pair_geometry, distances through triangle_distance2."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from core.renderer.mesh.rasterize_meshes import geometry_backward, pair_geometry
+from core.renderer.mesh.rasterize_meshes import (
+    distance_backward,
+    geometry_backward,
+    pair_differences,
+    pair_geometry,
+    triangle_distance2,
+)
 
 
 def _pairs(m: int, seed: int):
@@ -75,3 +82,17 @@ def test_clamped_perspective_denominator_gets_the_true_derivative():
         down = tuple(c - step if j == i else c for j, c in enumerate(v))
         numeric = (objective(up) - objective(down)) / (2 * step)
         torch.testing.assert_close(got[i], numeric, rtol=1e-4, atol=1e-6)
+
+
+def test_distance_backward_matches_autograd():
+    """Every edge is the nearest one for some pairs, on its interior and at its clamped ends."""
+    px, py, v, g = _pairs(6000, seed=5)
+    grad_d2 = torch.randn(6000, generator=g, dtype=torch.float64)
+    leaves = tuple(c.clone().requires_grad_(True) for c in v)
+    d2 = triangle_distance2(px, py, leaves)
+    expected = torch.autograd.grad(d2, leaves, grad_d2, allow_unused=True)
+    got = distance_backward(pair_differences(px, py, v), grad_d2)  # (M, vertex, x/y)
+    for vertex in range(3):
+        for axis in range(2):
+            torch.testing.assert_close(got[:, vertex, axis], expected[3 * vertex + axis], rtol=1e-9, atol=1e-12)
+    assert all(e is None or not e.abs().sum() for e in expected[2::3])  # no depth dependence

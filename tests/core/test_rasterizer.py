@@ -254,6 +254,17 @@ def test_non_square_pixel_centres_and_coverage(hw):
         np.testing.assert_allclose(bary[0, r, c, 0] @ tri[:, :2], [xs[c], ys[r]], atol=1e-7)
 
 
+
+@pytest.mark.parametrize("shape", [(3, 7, 13), (64, 256, 256), (65, 256, 256)])
+def test_backward_pixel_centres_are_exact(shape):
+    """The backward pass recovers pixel centres from flat indices in float32 up to 2**22 pixels
+    (64 x 256 x 256) and in float64 beyond: bitwise the forward's centres, for every index."""
+    n, h, w = shape
+    px, py = RM._pixel_xy(torch.arange(n * h * w), shape, torch.float32)
+    xs, ys = RM.pixel_centers_ndc((h, w), torch.device("cpu"), torch.float32)
+    assert torch.equal(px.view(n, h, w), xs.expand(n, h, w))
+    assert torch.equal(py.view(n, h, w), ys[:, None].expand(n, h, w))
+
 def test_ndc_orientation_plus_x_left_plus_y_up():
     # A small triangle around NDC (+0.9, +0.9) must land in the top-left corner pixel of 10x10,
     # and around (-0.9, -0.9) in the bottom-right corner pixel.

@@ -27,7 +27,7 @@ from typing import List, NamedTuple, Optional, Tuple
 import torch
 
 from .fragments import SparseFragments, beyond_nearest, nearest_in_pixel
-from .sparse_rows import face_runs
+from .sparse_rows import columns, face_runs
 
 # Numerical constants from PyTorch3D's rasterizer (see shared CONVENTIONS.md).
 _AREA_EPS = 1e-8
@@ -100,14 +100,6 @@ def _edge_functions(d: PairDifferences) -> Tuple[torch.Tensor, torch.Tensor, tor
     e1 = d.dy2 * d.e02x - d.dx2 * d.e02y  # (px - x2)(y0 - y2) - (py - y2)(x0 - x2)
     e2 = d.dx0 * d.e01y - d.dy0 * d.e01x
     return area, e0, e1, e2
-
-
-def _segment_distance2(apx, apy, abx, aby) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Squared distance from points p to segments ab (given p - a and b - a), and the clamped
-    parameter t of the nearest point."""
-    t = ((abx * apx + aby * apy) / (abx * abx + aby * aby).clamp_min(1e-12)).clamp(0.0, 1.0)
-    dx, dy = apx - t * abx, apy - t * aby
-    return dx * dx + dy * dy, t
 
 
 def pair_geometry(
@@ -214,61 +206,55 @@ def geometry_backward(
     return [gx0, gy0, gz[0], gx1, gy1, gz[1], gx2, gy2, gz[2]]
 
 
+def _edge_residuals(d: PairDifferences) -> List[Tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+    """For each edge in PyTorch3D's order (v0v1, v0v2, v1v2): the vector (rx, ry) from its
+    nearest point to the pixel, and the clamped parameter t of that point on the edge."""
+    residuals = []
+    for apx, apy, abx, aby in ((d.dx0, d.dy0, d.e01x, d.e01y), (d.dx0, d.dy0, d.e02x, d.e02y), (d.dx1, d.dy1, d.e12x, d.e12y)):
+        t = ((abx * apx + aby * apy) / (abx * abx + aby * aby).clamp_min(1e-12)).clamp(0.0, 1.0)
+        residuals.append((apx - t * abx, apy - t * aby, t))
+    return residuals
+
+
 def triangle_distance2(
     px: torch.Tensor, py: torch.Tensor, v: Tuple[torch.Tensor, ...], d: Optional[PairDifferences] = None
 ) -> torch.Tensor:
     """Squared 2D distance from pixels (px, py) to the nearest edge of faces v (nine (M,)
     tensors; d: their pair_differences, when the caller has them)."""
     d = pair_differences(px, py, v) if d is None else d
-    d01, _ = _segment_distance2(d.dx0, d.dy0, d.e01x, d.e01y)
-    d02, _ = _segment_distance2(d.dx0, d.dy0, d.e02x, d.e02y)
-    d12, _ = _segment_distance2(d.dx1, d.dy1, d.e12x, d.e12y)
-    return torch.minimum(torch.minimum(d01, d02), d12)
+    squares = [rx * rx + ry * ry for rx, ry, _ in _edge_residuals(d)]
+    return torch.minimum(torch.minimum(squares[0], squares[1]), squares[2])
 
 
-def nearest_edge(
-    px: torch.Tensor, py: torch.Tensor, v: Tuple[torch.Tensor, ...], d: Optional[PairDifferences] = None
-) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Squared 2D distance from pixels to the nearest edge of each face, which edge (0: v0v1,
-    1: v0v2, 2: v1v2, PyTorch3D's order; the first on ties; as floats) and the parameter t of
-    the nearest point on it."""
-    d = pair_differences(px, py, v) if d is None else d
-    d01, t01 = _segment_distance2(d.dx0, d.dy0, d.e01x, d.e01y)
-    d02, t02 = _segment_distance2(d.dx0, d.dy0, d.e02x, d.e02y)
-    d12, t12 = _segment_distance2(d.dx1, d.dy1, d.e12x, d.e12y)
-    # Arithmetic masks and lerp (exact at 0 and 1) instead of torch.where, which is far slower
-    # on the CPU. first: v0v1 is nearest; second: v0v2 is, and v0v1 is not (ties go first).
-    first = ((d01 <= d02) & (d01 <= d12)).to(d01.dtype)
-    second = (d02 <= d12).to(d01.dtype) * (1 - first)
-    t = torch.lerp(torch.lerp(t12, t02, second), t01, first)
-    edge = 2 - 2 * first - second
-    return torch.minimum(torch.minimum(d01, d02), d12), edge, t
+def distance_backward(d: PairDifferences, grad_d2: torch.Tensor) -> torch.Tensor:
+    """(M, 3, 2) gradients of the squared distances to the nearest edge (`triangle_distance2`)
+    w.r.t. x and y of each pair's three vertices, given d loss / d distance (M,).
 
+    With r = p - (a + t (b - a)) for the nearest edge ab (the first of equal ones, in
+    PyTorch3D's order v0v1, v0v2, v1v2) and t held fixed, which is exact where t is clamped
+    and, by optimality, where it is not (as in PyTorch3D): d|r|^2/da = -2 (1 - t) r and
+    d|r|^2/db = -2 t r. Arithmetic masks and lerp (exact at 0 and 1) pick the nearest edge's
+    terms instead of torch.where, which is far slower on the CPU.
+    """
+    (r01x, r01y, t01), (r02x, r02y, t02), (r12x, r12y, t12) = _edge_residuals(d)
+    d01, d02, d12 = r01x * r01x + r01y * r01y, r02x * r02x + r02y * r02y, r12x * r12x + r12y * r12y
+    on_v0v1 = ((d01 <= d02) & (d01 <= d12)).to(d01.dtype)
+    on_v0v2 = (d02 <= d12).to(d01.dtype) * (1 - on_v0v1)
+    on_v1v2 = 1 - on_v0v1 - on_v0v2
 
-def _distance_backward(
-    px: torch.Tensor,
-    py: torch.Tensor,
-    v: Tuple[torch.Tensor, ...],
-    edge: torch.Tensor,
-    t: torch.Tensor,
-    grad_d2: torch.Tensor,
-) -> Tuple[torch.Tensor, ...]:
-    """Gradients of squared distances w.r.t. x0, y0, x1, y1, x2, y2, given each pair's nearest
-    edge and t: d2 = |p - (a + t (b - a))|^2 with t held fixed, which is exact where t is clamped
-    and, by optimality, where it is not (as in PyTorch3D)."""
-    x0, y0, _, x1, y1, _, x2, y2, _ = v
-    on_v0v1, on_v1v2 = (edge == 0).to(t.dtype), (edge == 2).to(t.dtype)
-    ax, ay = torch.lerp(x0, x1, on_v1v2), torch.lerp(y0, y1, on_v1v2)  # edge starts at v0 unless v1v2
-    bx, by = torch.lerp(x2, x1, on_v0v1), torch.lerp(y2, y1, on_v0v1)  # edge ends at v2 unless v0v1
-    gx = 2 * grad_d2 * (ax + t * (bx - ax) - px)
-    gy = 2 * grad_d2 * (ay + t * (by - ay) - py)
-    sx, sy, tx, ty = (1 - t) * gx, (1 - t) * gy, t * gx, t * gy
-    not_v1v2, not_v0v1 = 1 - on_v1v2, 1 - on_v0v1
-    return (
-        not_v1v2 * sx, not_v1v2 * sy,
-        on_v1v2 * sx + on_v0v1 * tx, on_v1v2 * sy + on_v0v1 * ty,
-        not_v0v1 * tx, not_v0v1 * ty,
-    )
+    def nearest(v01, v02, v12):
+        return torch.lerp(torch.lerp(v12, v02, on_v0v2), v01, on_v0v1)
+
+    t = nearest(t01, t02, t12)
+    scale = -2 * grad_d2
+    gx, gy = scale * nearest(r01x, r02x, r12x), scale * nearest(r01y, r02y, r12y)
+    s = 1 - t  # weight of the edge's start: v0 unless the edge is v1v2; t: of its end, v2 unless v0v1
+    weights = (s * (1 - on_v1v2), s * on_v1v2 + t * on_v0v1, t * (1 - on_v0v1))
+    out = gx.new_empty(gx.shape[0], 3, 2)
+    for i, wi in enumerate(weights):
+        torch.mul(wi, gx, out=out[:, i, 0])
+        torch.mul(wi, gy, out=out[:, i, 1])
+    return out
 
 
 def _face_pixel_boxes(
@@ -527,15 +513,21 @@ def select_fragments(
         return _nearest_k(rows.view(), k)
 
 
-def _pixel_xy(pix: torch.Tensor, image_size: Tuple[int, int], dtype: torch.dtype) -> Tuple[torch.Tensor, torch.Tensor]:
-    """NDC centres (px, py) of flat (N*H*W) pixel indices.
+# Below this many pixels in a batch, float32 division and floor of a flat pixel index are
+# exact (a quotient q + r/n never rounds up to q + 1 while q < 2**22 / n).
+_EXACT_FLOAT32_PIXELS = 2**22
 
-    Float64 arithmetic (exact for these integers) instead of int64 % and //, which are slow on
+
+def _pixel_xy(pix: torch.Tensor, shape: Tuple[int, int, int], dtype: torch.dtype) -> Tuple[torch.Tensor, torch.Tensor]:
+    """NDC centres (px, py) of flat pixel indices into a batch of `shape` (N, H, W).
+
+    Float arithmetic, exact for these integers (float32 for batches of fewer than
+    _EXACT_FLOAT32_PIXELS pixels, else float64), instead of int64 % and //, which are slow on
     the CPU; the last step is pixel_centers_ndc's formula, so the values are identical.
     """
-    h, w = image_size
+    n, h, w = shape
     s = min(h, w)
-    flat = pix.to(torch.float64)
+    flat = pix.to(torch.float32 if n * h * w <= _EXACT_FLOAT32_PIXELS else torch.float64)
     within = flat - torch.floor(flat / (h * w)) * (h * w)
     row = torch.floor(within / w)
     col = (within - row * w).to(dtype)
@@ -548,47 +540,44 @@ class _FragmentGeometry(torch.autograd.Function):
     The forward pass returns the values the selection already computed. The backward pass
     works chunk by chunk (memory stays at one chunk, the arithmetic runs on cache-sized
     tensors) with hand-written gradients: `geometry_backward` for barycentrics and depth,
-    `_distance_backward` from the nearest edge of each pair for the distances.
+    `distance_backward` from the nearest edge of each pair for the distances.
     """
 
     @staticmethod
-    def forward(ctx, face_verts, w0, w1, w2, z, d2, inside, pix, face, image_size, perspective_correct, clip):  # type: ignore[override]
+    def forward(ctx, face_verts, w0, w1, w2, z, d2, inside, pix, face, shape, perspective_correct, clip):  # type: ignore[override]
         ctx.set_materialize_grads(False)  # unused outputs (bary, z for silhouettes) get None, not zeros
         ctx.save_for_backward(face_verts, pix, face, inside)
-        ctx.settings = (image_size, perspective_correct, clip)
-        return torch.stack((w0, w1, w2), dim=1), z.clone(), d2 * (1 - 2 * inside.to(d2.dtype))  # negative inside
+        ctx.settings = (shape, perspective_correct, clip)
+        return columns((w0, w1, w2)), z.clone(), d2 * (1 - 2 * inside.to(d2.dtype))  # negative inside
 
     @staticmethod
     def backward(ctx, grad_bary, grad_z, grad_dists):  # type: ignore[override]
         face_verts, pix, face, inside = ctx.saved_tensors
-        image_size, perspective_correct, clip = ctx.settings
+        shape, perspective_correct, clip = ctx.settings
         table = face_verts.detach().reshape(-1, 9).t().contiguous()  # (9, F): one row per coordinate
         num_faces = table.shape[1]
-        grad = table.new_zeros(9, num_faces)
+        grad = table.new_zeros(num_faces, 9)  # rows x0, y0, z0, x1, ... of each face
+        grad_xy = table.new_zeros(num_faces, 6)  # x0, y0, x1, y1, x2, y2, from the distances
+        need_z = grad_bary is not None or grad_z is not None  # distances depend on x and y only
         for start in range(0, face.numel(), _CHUNK_PAIRS):
             part = slice(start, start + _CHUNK_PAIRS)
             f = face[part]
-            px, py = _pixel_xy(pix[part], image_size, table.dtype)
-            v = tuple(row.index_select(0, f) for row in table)
+            px, py = _pixel_xy(pix[part], shape, table.dtype)
+            v = tuple(row.index_select(0, f) if need_z or i % 3 != 2 else None for i, row in enumerate(table))
             diffs = pair_differences(px, py, v)
-            pair_grads: List[Optional[torch.Tensor]] = [None] * 9  # d loss / d coordinate, per pair
+            # Pairs come in packed-face order: one sparse product sums each face's run of pairs.
+            (by_face,) = face_runs(f, num_faces, torch.ones(f.numel(), dtype=table.dtype, device=f.device))
             if grad_dists is not None:
                 signed = grad_dists[part] * (1 - 2 * inside[part].to(grad_dists.dtype))
-                _, edge, t = nearest_edge(px, py, v, diffs)
-                for row, g in zip((0, 1, 3, 4, 6, 7), _distance_backward(px, py, v, edge, t, signed)):
-                    pair_grads[row] = g
-            if grad_bary is not None or grad_z is not None:
+                grad_xy.addmm_(by_face, distance_backward(diffs, signed).view(-1, 6))
+            if need_z:
                 geometry = geometry_backward(px, py, v, perspective_correct, clip,
                                              None if grad_bary is None else grad_bary[part],
                                              None if grad_z is None else grad_z[part], diffs)
-                for row, g in enumerate(geometry):
-                    pair_grads[row] = g if pair_grads[row] is None else pair_grads[row] + g
-            # Pairs come in packed-face order: one sparse product sums each face's run of pairs.
-            (by_face,) = face_runs(f, num_faces, torch.ones(f.numel(), dtype=table.dtype, device=f.device))
-            for row, g in enumerate(pair_grads):
-                if g is not None:
-                    grad[row] += torch.mv(by_face, g)
-        return (grad.t().reshape(face_verts.shape),) + (None,) * 11
+                grad.addmm_(by_face, columns(geometry))
+        grad = grad.view(face_verts.shape)
+        grad[:, :, :2] += grad_xy.view(-1, 3, 2)
+        return (grad,) + (None,) * 11
 
 
 def rasterize_meshes(
@@ -628,7 +617,7 @@ def rasterize_meshes(
     )
     bary, zbuf, dists = _FragmentGeometry.apply(
         face_verts, sel.w0, sel.w1, sel.w2, sel.z, sel.d2, sel.inside, sel.pix, sel.face,
-        (h, w), perspective_correct, clip_barycentric_coords,
+        (n, h, w), perspective_correct, clip_barycentric_coords,
     )
     sparse = SparseFragments((n, h, w, k), sel.pix, sel.face, zbuf, bary, dists, sel.rank)
     if return_sparse:
