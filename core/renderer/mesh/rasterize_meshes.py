@@ -569,12 +569,12 @@ class _FragmentGeometry(torch.autograd.Function):
             (by_face,) = face_runs(f, num_faces, torch.ones(f.numel(), dtype=table.dtype, device=f.device))
             if grad_dists is not None:
                 signed = grad_dists[part] * (1 - 2 * inside[part].to(grad_dists.dtype))
-                grad_xy.addmm_(by_face, distance_backward(diffs, signed).view(-1, 6))
+                grad_xy += by_face @ distance_backward(diffs, signed).view(-1, 6)
             if need_z:
                 geometry = geometry_backward(px, py, v, perspective_correct, clip,
                                              None if grad_bary is None else grad_bary[part],
                                              None if grad_z is None else grad_z[part], diffs)
-                grad.addmm_(by_face, columns(geometry))
+                grad += by_face @ columns(geometry)
         grad = grad.view(face_verts.shape)
         grad[:, :, :2] += grad_xy.view(-1, 3, 2)
         return (grad,) + (None,) * 11
