@@ -567,6 +567,32 @@ def test_selected_rows_stay_in_packed_face_order(monkeypatch, k, blur, chunk, me
     assert rows.face.numel() > 50 and bool((rows.face[1:] >= rows.face[:-1]).all())
 
 
+
+@pytest.mark.parametrize("perspective_correct", [False, True])
+def test_chunked_backward_equals_one_pass(monkeypatch, perspective_correct):
+    """Vertex gradients through bary, zbuf and dists are the same whether the backward sums the
+    pairs in one chunk or in chunks of 7 (each covering a slice of the faces), in a batch."""
+    rng = np.random.default_rng(17)
+    meshes = ndc_meshes([random_tris(rng, 20), random_tris(rng, 15)])
+    weights = None
+
+    def vertex_grad():
+        nonlocal weights
+        offset = torch.zeros_like(meshes.verts_packed(), requires_grad=True)
+        _, zbuf, bary, dists = R.rasterize_meshes(
+            meshes.offset_verts(offset), image_size=(16, 16), faces_per_pixel=3, blur_radius=0.01,
+            perspective_correct=perspective_correct, clip_barycentric_coords=True)
+        outputs = (bary, zbuf, dists)
+        if weights is None:
+            weights = [torch.randn(o.shape, generator=torch.Generator().manual_seed(i), dtype=o.dtype) for i, o in enumerate(outputs)]
+        return torch.autograd.grad(outputs, offset, weights)[0]
+
+    one_pass = vertex_grad()
+    monkeypatch.setattr(RM, "_CHUNK_PAIRS", 7)
+    chunked = vertex_grad()
+    assert one_pass.abs().sum() > 0
+    torch.testing.assert_close(chunked, one_pass, rtol=1e-10, atol=1e-12)
+
 # ----------------------------------------------------------------------------- MeshRasterizer and Fragments
 
 

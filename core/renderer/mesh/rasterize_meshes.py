@@ -565,16 +565,19 @@ class _FragmentGeometry(torch.autograd.Function):
             px, py = _pixel_xy(pix[part], shape, table.dtype)
             v = tuple(row.index_select(0, f) if need_z or i % 3 != 2 else None for i, row in enumerate(table))
             diffs = pair_differences(px, py, v)
-            # Pairs come in packed-face order: one sparse product sums each face's run of pairs.
-            (by_face,) = face_runs(f, num_faces, torch.ones(f.numel(), dtype=table.dtype, device=f.device))
+            # Pairs come in packed-face order: one sparse product sums each face's run of pairs,
+            # over the rows of the faces this chunk holds only.
+            first, last = f[[0, -1]].tolist()
+            faces = slice(first, last + 1)
+            (by_face,) = face_runs(f - first, last + 1 - first, torch.ones(f.numel(), dtype=table.dtype, device=f.device))
             if grad_dists is not None:
                 signed = grad_dists[part] * (1 - 2 * inside[part].to(grad_dists.dtype))
-                grad_xy += by_face @ distance_backward(diffs, signed).view(-1, 6)
+                grad_xy[faces] += by_face @ distance_backward(diffs, signed).view(-1, 6)
             if need_z:
                 geometry = geometry_backward(px, py, v, perspective_correct, clip,
                                              None if grad_bary is None else grad_bary[part],
                                              None if grad_z is None else grad_z[part], diffs)
-                grad += by_face @ columns(geometry)
+                grad[faces] += by_face @ columns(geometry)
         grad = grad.view(face_verts.shape)
         grad[:, :, :2] += grad_xy.view(-1, 3, 2)
         return (grad,) + (None,) * 11
