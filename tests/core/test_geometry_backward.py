@@ -44,7 +44,7 @@ def test_matches_autograd(perspective_correct, clip, which):
     expected = torch.autograd.grad(outputs, leaves, grads, allow_unused=True)
     expected = [torch.zeros_like(px) if e is None else e for e in expected]
     got = geometry_backward(px, py, v, perspective_correct, clip, grad_w, grad_z)
-    for i, (e, a) in enumerate(zip(expected, got)):
+    for i, (e, a) in enumerate(zip(expected, got.unbind(1))):
         # Same maths, different rounding order: near-degenerate pairs have huge, cancelling terms,
         # so compare relative to each coordinate's largest gradient.
         torch.testing.assert_close(a, e, rtol=1e-6, atol=1e-10 * float(e.abs().max()), msg=lambda m: f"coordinate {i}: {m}")
@@ -81,7 +81,7 @@ def test_clamped_perspective_denominator_gets_the_true_derivative():
         up = tuple(c + step if j == i else c for j, c in enumerate(v))
         down = tuple(c - step if j == i else c for j, c in enumerate(v))
         numeric = (objective(up) - objective(down)) / (2 * step)
-        torch.testing.assert_close(got[i], numeric, rtol=1e-4, atol=1e-6)
+        torch.testing.assert_close(got[:, i], numeric, rtol=1e-4, atol=1e-6)
 
 
 def test_distance_backward_matches_autograd():

@@ -144,11 +144,12 @@ def geometry_backward(
     grad_w: Optional[torch.Tensor],
     grad_z: Optional[torch.Tensor],
     d: Optional[PairDifferences] = None,
-) -> List[torch.Tensor]:
+) -> torch.Tensor:
     """Gradients of `pair_geometry`'s barycentrics and depth w.r.t. the nine vertex coordinates.
 
     grad_w: (M, 3) or None; grad_z: (M,) or None (not both None); d: pair_differences of the
-    pairs, when the caller has them. Returns nine (M,) tensors in v's order. Reverse-mode by hand
+    pairs, when the caller has them. Returns an (M, 9) matrix, columns in v's order (written
+    in place: the operand of a face_runs product, without a stacking pass). Reverse-mode by hand
     through each step of `pair_geometry` (edge functions, perspective correction, clipping,
     depth), with clamp gradients passing where the input is >= the bound as torch's do; tests
     compare it with autograd on every variant.
@@ -200,10 +201,16 @@ def geometry_backward(
     # of the pixel-to-vertex differences: d/dx0 = dy1 H2 - dy2 H1, d/dy0 = dx2 H1 - dx1 H2, ...
     g_area = -(gb[0] * b[0] + gb[1] * b[1] + gb[2] * b[2]) / area
     h0, h1, h2 = (gbi / area + g_area for gbi in gb)
-    gx0, gy0 = d.dy1 * h2 - d.dy2 * h1, d.dx2 * h1 - d.dx1 * h2
-    gx1, gy1 = d.dy2 * h0 - d.dy0 * h2, d.dx0 * h2 - d.dx2 * h0
-    gx2, gy2 = d.dy0 * h1 - d.dy1 * h0, d.dx1 * h0 - d.dx0 * h1
-    return [gx0, gy0, gz[0], gx1, gy1, gz[1], gx2, gy2, gz[2]]
+    out = px.new_empty(px.shape[0], 9)  # columns x0, y0, z0, x1, ..., each written in place
+    torch.sub(d.dy1 * h2, d.dy2 * h1, out=out[:, 0])
+    torch.sub(d.dx2 * h1, d.dx1 * h2, out=out[:, 1])
+    torch.sub(d.dy2 * h0, d.dy0 * h2, out=out[:, 3])
+    torch.sub(d.dx0 * h2, d.dx2 * h0, out=out[:, 4])
+    torch.sub(d.dy0 * h1, d.dy1 * h0, out=out[:, 6])
+    torch.sub(d.dx1 * h0, d.dx0 * h1, out=out[:, 7])
+    for i in range(3):
+        out[:, 3 * i + 2].copy_(gz[i])
+    return out
 
 
 def _edge_residuals(d: PairDifferences) -> List[Tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
@@ -577,7 +584,7 @@ class _FragmentGeometry(torch.autograd.Function):
                 geometry = geometry_backward(px, py, v, perspective_correct, clip,
                                              None if grad_bary is None else grad_bary[part],
                                              None if grad_z is None else grad_z[part], diffs)
-                grad[faces] += by_face @ columns(geometry)
+                grad[faces] += by_face @ geometry
         grad = grad.view(face_verts.shape)
         grad[:, :, :2] += grad_xy.view(-1, 3, 2)
         return (grad,) + (None,) * 11
