@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Optional, Tuple, Union
+from typing import Callable, Optional, Tuple, Union
 
 import torch
 
@@ -111,7 +111,6 @@ def nearest_in_pixel(pix: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
     return torch.nonzero(chosen[:-1]).squeeze(1)
 
 
-@dataclass(frozen=True)
 class SparseFragments:
     """The filled fragment slots of a rasterization, one row per (pixel, slot).
 
@@ -119,23 +118,56 @@ class SparseFragments:
     index; zbuf (M,), bary (M, 3) and dists (M,) carry gradients. Rows are grouped by image, in
     packed-face order within an image. `rank` (slot 0..K-1 by depth within the pixel) is
     computed on first use when not given: blending needs no ranks, so soft renders never sort.
+    zbuf and bary may be None with `bary_zbuf` given, a function returning (bary, zbuf) that
+    is called on their first read (renders that use only the distances never compute them).
     Blending and shading use this form directly, which avoids touching the empty slots of a
     large (N, H, W, K) grid.
     """
 
-    shape: Tuple[int, int, int, int]
-    pix: torch.Tensor
-    face: torch.Tensor
-    zbuf: torch.Tensor
-    bary: torch.Tensor
-    dists: torch.Tensor
-    rank: Optional[torch.Tensor] = None
+    def __init__(
+        self,
+        shape: Tuple[int, int, int, int],
+        pix: torch.Tensor,
+        face: torch.Tensor,
+        zbuf: Optional[torch.Tensor],
+        bary: Optional[torch.Tensor],
+        dists: torch.Tensor,
+        rank: Optional[torch.Tensor] = None,
+        bary_zbuf: Optional[Callable[[], Tuple[torch.Tensor, torch.Tensor]]] = None,
+    ) -> None:
+        if (zbuf is None or bary is None) and bary_zbuf is None:
+            raise ValueError("SparseFragments needs zbuf and bary, or bary_zbuf to compute them")
+        self.shape = shape
+        self.pix = pix
+        self.face = face
+        self.dists = dists
+        self.rank = rank
+        self._zbuf = zbuf
+        self._bary = bary
+        self._bary_zbuf = bary_zbuf if zbuf is None or bary is None else None
+
+    @property
+    def zbuf(self) -> torch.Tensor:
+        """(M,) view-space depth of each row."""
+        self._compute_bary_zbuf()
+        return self._zbuf  # type: ignore[return-value]
+
+    @property
+    def bary(self) -> torch.Tensor:
+        """(M, 3) barycentric coordinates of each row."""
+        self._compute_bary_zbuf()
+        return self._bary  # type: ignore[return-value]
+
+    def _compute_bary_zbuf(self) -> None:
+        if self._bary_zbuf is not None:
+            self._bary, self._zbuf = self._bary_zbuf()
+            self._bary_zbuf = None
 
     def ranks(self) -> torch.Tensor:
         """Depth rank of each row within its pixel (computed once)."""
         if self.rank is None:
-            object.__setattr__(self, "rank", depth_ranks(self.pix, self.zbuf.detach()))
-        return self.rank  # type: ignore[return-value]
+            self.rank = depth_ranks(self.pix, self.zbuf.detach())
+        return self.rank
 
     @property
     def slot(self) -> torch.Tensor:
@@ -151,9 +183,17 @@ class SparseFragments:
         return nearest_in_pixel(self.pix, self.zbuf.detach())
 
     def detach(self) -> "SparseFragments":
-        return SparseFragments(
-            self.shape, self.pix, self.face, self.zbuf.detach(), self.bary.detach(), self.dists.detach(), self.rank
-        )
+        if self._bary_zbuf is None:
+            return SparseFragments(
+                self.shape, self.pix, self.face, self._zbuf.detach(), self._bary.detach(), self.dists.detach(), self.rank
+            )
+        compute = self._bary_zbuf
+
+        def detached() -> Tuple[torch.Tensor, torch.Tensor]:
+            with torch.no_grad():
+                return compute()
+
+        return SparseFragments(self.shape, self.pix, self.face, None, None, self.dists.detach(), self.rank, detached)
 
     def dense(self, values: torch.Tensor, fill: float) -> torch.Tensor:
         """Scatter per-slot `values` (M, ...) into a dense (N, H, W, K, ...) tensor filled with `fill`."""

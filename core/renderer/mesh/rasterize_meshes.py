@@ -22,7 +22,7 @@ Pixel centres follow PyTorch3D's NDC: +X left, +Y up, the shorter image side spa
 from __future__ import annotations
 
 import math
-from typing import List, NamedTuple, Optional, Sequence, Tuple
+from typing import Callable, List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
 
@@ -102,6 +102,22 @@ def _edge_functions(d: PairDifferences) -> Tuple[torch.Tensor, torch.Tensor, tor
     return area, e0, e1, e2
 
 
+def _corrected_weights(
+    d: PairDifferences, v: Tuple[torch.Tensor, ...], perspective_correct: bool
+) -> Tuple[Tuple[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]:
+    """The first steps of `pair_geometry`: barycentrics before clipping (perspective corrected
+    when asked) and whether the pixel is inside (every one of them > 0)."""
+    _, _, z0, _, _, z1, _, _, z2 = v
+    area, e0, e1, e2 = _edge_functions(d)
+    area = area + _AREA_EPS
+    w0, w1, w2 = e0 / area, e1 / area, e2 / area
+    if perspective_correct:
+        t0, t1, t2 = w0 * z1 * z2, w1 * z0 * z2, w2 * z0 * z1
+        denom = (t0 + t1 + t2).clamp_min(_PERSPECTIVE_EPS)
+        w0, w1, w2 = t0 / denom, t1 / denom, t2 / denom
+    return (w0, w1, w2), torch.minimum(torch.minimum(w0, w1), w2) > 0
+
+
 def pair_geometry(
     px: torch.Tensor,
     py: torch.Tensor,
@@ -119,14 +135,7 @@ def pair_geometry(
     ties break the same way.
     """
     _, _, z0, _, _, z1, _, _, z2 = v
-    area, e0, e1, e2 = _edge_functions(pair_differences(px, py, v) if d is None else d)
-    area = area + _AREA_EPS
-    w0, w1, w2 = e0 / area, e1 / area, e2 / area
-    if perspective_correct:
-        t0, t1, t2 = w0 * z1 * z2, w1 * z0 * z2, w2 * z0 * z1
-        denom = (t0 + t1 + t2).clamp_min(_PERSPECTIVE_EPS)
-        w0, w1, w2 = t0 / denom, t1 / denom, t2 / denom
-    inside = torch.minimum(torch.minimum(w0, w1), w2) > 0
+    (w0, w1, w2), inside = _corrected_weights(pair_differences(px, py, v) if d is None else d, v, perspective_correct)
     if clip:
         w0, w1, w2 = w0.clamp_min(0.0), w1.clamp_min(0.0), w2.clamp_min(0.0)
         total = (w0 + w1 + w2).clamp_min(_CLIP_EPS)
@@ -370,16 +379,17 @@ class Selection(NamedTuple):
 
     pix: flat (N*H*W) pixel index; face: packed face index; rank: slot 0..K-1 by depth, or
     None when not computed yet; w0, w1, w2: barycentrics; z: depth; d2: squared distance to
-    the face; inside: whether the pixel centre is inside. No gradients.
+    the face; inside: whether the pixel centre is inside. No gradients. w0, w1, w2 and z are None
+    when the selection was made without them (see `select_fragments`).
     """
 
     pix: torch.Tensor
     face: torch.Tensor
     rank: Optional[torch.Tensor]
-    w0: torch.Tensor
-    w1: torch.Tensor
-    w2: torch.Tensor
-    z: torch.Tensor
+    w0: Optional[torch.Tensor]
+    w1: Optional[torch.Tensor]
+    w2: Optional[torch.Tensor]
+    z: Optional[torch.Tensor]
     d2: torch.Tensor
     inside: torch.Tensor
 
@@ -407,15 +417,18 @@ class Selection(NamedTuple):
 
 
 class _Rows:
-    """Columns of chosen fragments filled chunk after chunk in place (no concatenation pass)."""
+    """Columns of chosen fragments filled chunk after chunk in place (no concatenation pass):
+    pix, face, [w0, w1, w2, z,] d2, inside (the bracketed ones only `with_geometry`)."""
 
-    def __init__(self, capacity: int, dtype: torch.dtype, device: torch.device) -> None:
-        kinds = (torch.long, torch.long) + (dtype,) * 5 + (torch.bool,)
-        self.columns = [torch.empty(capacity, dtype=kind, device=device) for kind in kinds]
+    def __init__(self, capacity: int, dtype: torch.dtype, device: torch.device, with_geometry: bool) -> None:
+        names = ("pix", "face") + (("w0", "w1", "w2", "z") if with_geometry else ()) + ("d2", "inside")
+        kinds = {"pix": torch.long, "face": torch.long, "inside": torch.bool}
+        self.names = names
+        self.columns = [torch.empty(capacity, dtype=kinds.get(name, dtype), device=device) for name in names]
         self.size = 0
 
     def append(self, values: Tuple[torch.Tensor, ...], index: torch.Tensor) -> None:
-        """Add values[i][index] for each column (pix, face, w0, w1, w2, z, d2, inside)."""
+        """Add values[i][index] for each column, in the order of `names`."""
         n = index.numel()
         if self.size + n > self.columns[0].numel():
             grown = max(2 * self.columns[0].numel(), self.size + n)
@@ -425,34 +438,40 @@ class _Rows:
         self.size += n
 
     def view(self) -> Selection:
-        pix, face, w0, w1, w2, z, d2, inside = (c[: self.size] for c in self.columns)
-        return Selection(pix, face, None, w0, w1, w2, z, d2, inside)
+        columns = {name: c[: self.size] for name, c in zip(self.names, self.columns)}
+        return Selection(rank=None, **{name: columns.get(name) for name in Selection._fields if name != "rank"})
 
     def replace(self, rows: Selection) -> None:
         """Hold `rows` (fewer than now) instead of the current rows."""
         n = rows.pix.numel()
-        for column, value in zip(self.columns, (rows.pix, rows.face) + tuple(rows[3:])):
-            column[:n] = value.clone()
+        for name, column in zip(self.names, self.columns):
+            column[:n] = getattr(rows, name).clone()
         self.size = n
 
 
-def _nearest_k(rows: Selection, k: int) -> Selection:
+def _nearest_k(rows: Selection, k: int, depth: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> Selection:
     """The rows (in packed-face order) that are among the k nearest of their pixel.
 
     Equal depths go to the earlier row, i.e. the smaller face. For k > 1 only the rows of
-    overfull pixels are ranked; the others keep rank None (computed on demand).
+    overfull pixels are ranked; the others keep rank None (computed on demand). For a selection
+    made without depths (rows.z None), depth(pix, face) gives those of the rows it needs.
     """
-    pix, z = rows.pix, rows.z
+    pix = rows.pix
     if pix.numel() == 0:
         return rows
     if k == 1:
-        keep = nearest_in_pixel(pix, z)
+        keep = nearest_in_pixel(pix, rows.z)
         return rows.take(keep)._replace(rank=torch.zeros_like(keep))
     over = torch.bincount(pix) > k
     crowded = torch.nonzero(over.index_select(0, pix)).squeeze(1)
     if crowded.numel() == 0:
         return rows
-    dropped = crowded.index_select(0, beyond_nearest(pix.index_select(0, crowded), z.index_select(0, crowded), k))
+    crowded_pix = pix.index_select(0, crowded)
+    if rows.z is not None:
+        z = rows.z.index_select(0, crowded)
+    else:
+        z = depth(crowded_pix, rows.face.index_select(0, crowded))
+    dropped = crowded.index_select(0, beyond_nearest(crowded_pix, z, k))
     return rows.without(dropped)
 
 
@@ -466,17 +485,31 @@ def select_fragments(
     cull_backfaces: bool,
     clip_barycentric_coords: bool,
     chunk_pairs: int = _CHUNK_PAIRS,
+    with_geometry: bool = True,
 ) -> Selection:
     """Choose, without autograd, the K nearest faces of every pixel.
 
     face_verts: (F, 3, 3) NDC x, y and view z of each packed face's vertices.
-    face_to_image: (F,) batch element of each face.
+    face_to_image: (F,) batch element of each face, ascending.
+    with_geometry=False leaves out the barycentrics and depths (w0, w1, w2, z are None; the
+    depths of the rows of overfull pixels are computed on the side): a third less arithmetic
+    and half the columns to copy, for callers that need only the distances. Allowed where no
+    kept depth can be negative, which then needs no test: K > 1 with clipped barycentrics (a
+    convex combination of vertex depths >= 1e-8) or with blur_radius 0 (pixels inside only).
     """
     h, w = image_size
     device = face_verts.device
     k = faces_per_pixel
+    if not with_geometry and (k == 1 or not (clip_barycentric_coords or blur_radius <= 0)):
+        raise ValueError("a selection without depths needs faces_per_pixel > 1 and clipped barycentrics or no blur")
     with torch.no_grad():
         face_verts = face_verts.detach()
+        num_images = int(face_to_image[-1]) + 1 if face_to_image.numel() else 1
+        table = None if with_geometry else face_verts.reshape(-1, 9).t().contiguous()
+
+        def depth(pix: torch.Tensor, face: torch.Tensor) -> torch.Tensor:
+            return rows_geometry(table, pix, face, (num_images, h, w), perspective_correct, clip_barycentric_coords)[3]
+
         xs, ys = pixel_centers_ndc(image_size, device, face_verts.dtype)
         col0, row0, ncols, nrows = _face_pixel_boxes(face_verts, image_size, blur_radius)
         drawable = _face_is_drawable(face_verts, cull_backfaces) & (ncols > 0) & (nrows > 0)
@@ -485,39 +518,50 @@ def select_fragments(
             _screen_table(face_verts)[:, faces], col0[faces], row0[faces], ncols[faces], nrows[faces], image_size, blur_radius
         )
         verts_table = face_verts.reshape(-1, 9).t()[:, faces].contiguous()
-        seg_pix = face_to_image[faces][seg_face] * (h * w) + seg_row * w + seg_col  # pixel of each span's start
-        seg_py = ys[seg_row]
         ends = torch.cumsum(counts, 0)
+        # Pairs are numbered 0, 1, ... span after span; pair q of a span starting at pair s sits
+        # at column seg_col + (q - s) and flat pixel seg_pix + (q - s): subtracting s once per
+        # span leaves one gather and one addition per pair for each.
+        starts = ends - counts
+        col_base = seg_col - starts
+        pix_base = face_to_image[faces][seg_face] * (h * w) + seg_row * w + seg_col - starts
+        seg_py = ys[seg_row]
         # Chunks of whole spans (a span is at most one image row) of about chunk_pairs pairs.
         total = int(ends[-1]) if ends.numel() else 0
         marks = torch.tensor(list(range(chunk_pairs, total, chunk_pairs)), dtype=ends.dtype, device=device)
         cuts = [0] + sorted(set(torch.searchsorted(ends, marks).tolist())) + [counts.numel()]
 
-        rows = _Rows(min(total, _MERGE_ENTRIES), face_verts.dtype, device)
+        rows = _Rows(min(total, _MERGE_ENTRIES), face_verts.dtype, device, with_geometry)
         merge_at = _MERGE_ENTRIES
         for lo, hi in zip(cuts[:-1], cuts[1:]):
             if hi <= lo:
                 continue
             n_pairs = int(ends[hi - 1] - (ends[lo - 1] if lo else 0))
             seg = torch.repeat_interleave(torch.arange(lo, hi, device=device), counts[lo:hi], output_size=n_pairs)
-            offset = torch.arange(n_pairs, device=device) + (ends[lo - 1] if lo else 0) - (
-                ends.index_select(0, seg) - counts.index_select(0, seg)
-            )
-            px = xs.index_select(0, seg_col.index_select(0, seg) + offset)
+            pair = torch.arange(n_pairs, device=device) + (ends[lo - 1] if lo else 0)
+            px = xs.index_select(0, col_base.index_select(0, seg) + pair)
             py = seg_py.index_select(0, seg)
             slot = seg_face.index_select(0, seg)
             cols = tuple(row.index_select(0, slot) for row in verts_table)
             diffs = pair_differences(px, py, cols)
-            (w0, w1, w2), z, inside = pair_geometry(px, py, cols, perspective_correct, clip_barycentric_coords, diffs)
+            if with_geometry:
+                (w0, w1, w2), z, inside = pair_geometry(px, py, cols, perspective_correct, clip_barycentric_coords, diffs)
+                geometry: Tuple[torch.Tensor, ...] = (w0, w1, w2, z)
+            else:
+                _, inside = _corrected_weights(diffs, cols, perspective_correct)
+                geometry = ()
             d2 = triangle_distance2(px, py, cols, diffs)
             del diffs
-            sel = torch.nonzero((z >= 0) & (inside | (d2 < blur_radius))).squeeze(1)
-            pix = seg_pix.index_select(0, seg) + offset
-            rows.append((pix, faces.index_select(0, slot), w0, w1, w2, z, d2, inside), sel)
+            keep = inside | (d2 < blur_radius)
+            if with_geometry:
+                keep &= z >= 0
+            sel = torch.nonzero(keep).squeeze(1)
+            pix = pix_base.index_select(0, seg) + pair
+            rows.append((pix, faces.index_select(0, slot)) + geometry + (d2, inside), sel)
             if rows.size > merge_at:  # bound memory: drop what can no longer be among the K nearest
-                rows.replace(_nearest_k(rows.view(), k))
+                rows.replace(_nearest_k(rows.view(), k, depth))
                 merge_at = max(merge_at, 2 * rows.size)  # many legitimate rows: merge less often
-        return _nearest_k(rows.view(), k)
+        return _nearest_k(rows.view(), k, depth)
 
 
 # Below this many pixels in a batch, float32 division and floor of a flat pixel index are
@@ -541,6 +585,29 @@ def _pixel_xy(pix: torch.Tensor, shape: Tuple[int, int, int], dtype: torch.dtype
     return (w - 1 - 2 * col) / s, (h - 1 - 2 * row.to(dtype)) / s
 
 
+def rows_geometry(
+    table: torch.Tensor,
+    pix: torch.Tensor,
+    face: torch.Tensor,
+    shape: Tuple[int, int, int],
+    perspective_correct: bool,
+    clip: bool,
+) -> torch.Tensor:
+    """(4, M): barycentrics w0, w1, w2 and depth z of M chosen (pixel, face) rows, computed
+    chunk by chunk from their flat pixel indices into a batch of `shape` (N, H, W) and their
+    packed faces (table: (9, F) vertex coordinates x0, y0, z0, x1, ... per face). The same
+    operations on the same values as the selection pass, so the same numbers. No autograd."""
+    out = table.new_empty(4, pix.numel())
+    for start in range(0, pix.numel(), _CHUNK_PAIRS):
+        part = slice(start, start + _CHUNK_PAIRS)
+        px, py = _pixel_xy(pix[part], shape, table.dtype)
+        v = tuple(row.index_select(0, face[part]) for row in table)
+        (w0, w1, w2), z, _ = pair_geometry(px, py, v, perspective_correct, clip)
+        for i, value in enumerate((w0, w1, w2, z)):
+            out[i, part] = value
+    return out
+
+
 def _as_columns(values: Sequence[torch.Tensor]) -> torch.Tensor:
     """The (M, C) matrix whose columns are the C given (M,) tensors. Copying column by column
     runs two to three times faster on the CPU than torch.stack(values, dim=1). No autograd."""
@@ -550,26 +617,37 @@ def _as_columns(values: Sequence[torch.Tensor]) -> torch.Tensor:
     return out
 
 
-class _FragmentGeometry(torch.autograd.Function):
-    """Differentiable (bary (M, 3), zbuf (M,), signed dists (M,)) of the chosen fragments.
+_ALL_PARTS = ("bary", "zbuf", "dists")
 
-    The forward pass returns the values the selection already computed. The backward pass
+
+class _FragmentGeometry(torch.autograd.Function):
+    """Differentiable (bary (M, 3), zbuf (M,), signed dists (M,)) of the chosen fragments, or
+    the subset of them named in `parts` (in that order; the inputs of the others may be None).
+
+    The forward pass returns the values already computed. The backward pass
     works chunk by chunk (memory stays at one chunk, the arithmetic runs on cache-sized
     tensors) with hand-written gradients: `geometry_backward` for barycentrics and depth,
     `distance_backward` from the nearest edge of each pair for the distances.
     """
 
     @staticmethod
-    def forward(ctx, face_verts, w0, w1, w2, z, d2, inside, pix, face, shape, perspective_correct, clip):  # type: ignore[override]
+    def forward(ctx, face_verts, w0, w1, w2, z, d2, inside, pix, face, shape, perspective_correct, clip, parts=_ALL_PARTS):  # type: ignore[override]
         ctx.set_materialize_grads(False)  # unused outputs (bary, z for silhouettes) get None, not zeros
         ctx.save_for_backward(face_verts, pix, face, inside)
-        ctx.settings = (shape, perspective_correct, clip)
-        return _as_columns((w0, w1, w2)), z.clone(), d2 * (1 - 2 * inside.to(d2.dtype))  # negative inside
+        ctx.settings = (shape, perspective_correct, clip, parts)
+        outputs = {
+            "bary": lambda: _as_columns((w0, w1, w2)),
+            "zbuf": lambda: z,  # returned as is: autograd hands out a view of it, no copy
+            "dists": lambda: d2 * (1 - 2 * inside.to(d2.dtype)),  # negative inside
+        }
+        return tuple(outputs[part]() for part in parts)
 
     @staticmethod
-    def backward(ctx, grad_bary, grad_z, grad_dists):  # type: ignore[override]
+    def backward(ctx, *grads):  # type: ignore[override]
         face_verts, pix, face, inside = ctx.saved_tensors
-        shape, perspective_correct, clip = ctx.settings
+        shape, perspective_correct, clip, parts = ctx.settings
+        given = dict(zip(parts, grads))
+        grad_bary, grad_z, grad_dists = (given.get(part) for part in _ALL_PARTS)
         table = face_verts.detach().reshape(-1, 9).t().contiguous()  # (9, F): one row per coordinate
         num_faces = table.shape[1]
         grad = table.new_zeros(num_faces, 9)  # rows x0, y0, z0, x1, ... of each face
@@ -596,7 +674,7 @@ class _FragmentGeometry(torch.autograd.Function):
                 grad[faces] += by_face @ geometry
         grad = grad.view(face_verts.shape)
         grad[:, :, :2] += grad_xy.view(-1, 3, 2)
-        return (grad,) + (None,) * 11
+        return (grad,) + (None,) * 12
 
 
 def rasterize_meshes(
@@ -613,6 +691,7 @@ def rasterize_meshes(
     cull_to_frustum: bool = False,
     return_sparse: bool = False,
     max_memory_bytes: int = DEFAULT_MEMORY_BUDGET,
+    defer_bary_zbuf: bool = False,
 ):
     """Rasterize meshes whose vertices are already in NDC (x, y) with view-space z.
 
@@ -622,6 +701,11 @@ def rasterize_meshes(
     binning here is per face bounding box and needs no tuning. With return_sparse=True only the
     SparseFragments are returned (the dense tensors are then built on demand by `Fragments`).
     A request whose fragments would exceed `max_memory_bytes` raises a ValueError up front.
+
+    defer_bary_zbuf=True (not in PyTorch3D) is a hint from callers that read only the distances
+    (silhouettes): with K > 1 and clipped barycentrics or no blur, barycentrics and depths are
+    then left out of the selection pass and computed, with the same values and gradients, only
+    if they are read (see `select_fragments`). Elsewhere it has no effect.
     """
     n = len(meshes)
     h, w = validate_request(n, image_size, faces_per_pixel, blur_radius, max_memory_bytes)
@@ -630,18 +714,35 @@ def rasterize_meshes(
     faces = meshes.faces_packed()
     face_verts = verts[faces]
     face_to_image = meshes.faces_packed_to_mesh_idx()
+    defer = defer_bary_zbuf and k > 1 and (clip_barycentric_coords or blur_radius <= 0)
     sel = select_fragments(
         face_verts, face_to_image, (h, w), float(blur_radius), k,
-        perspective_correct, cull_backfaces, clip_barycentric_coords,
+        perspective_correct, cull_backfaces, clip_barycentric_coords, with_geometry=not defer,
     )
-    bary, zbuf, dists = _FragmentGeometry.apply(
-        face_verts, sel.w0, sel.w1, sel.w2, sel.z, sel.d2, sel.inside, sel.pix, sel.face,
-        (n, h, w), perspective_correct, clip_barycentric_coords,
-    )
-    sparse = SparseFragments((n, h, w, k), sel.pix, sel.face, zbuf, bary, dists, sel.rank)
+    settings = ((n, h, w), perspective_correct, clip_barycentric_coords)
+    if not defer:
+        bary, zbuf, dists = _FragmentGeometry.apply(
+            face_verts, sel.w0, sel.w1, sel.w2, sel.z, sel.d2, sel.inside, sel.pix, sel.face, *settings
+        )
+        sparse = SparseFragments((n, h, w, k), sel.pix, sel.face, zbuf, bary, dists, sel.rank)
+    else:
+        (dists,) = _FragmentGeometry.apply(
+            face_verts, None, None, None, None, sel.d2, sel.inside, sel.pix, sel.face, *settings, ("dists",)
+        )
+
+        def bary_zbuf() -> Tuple[torch.Tensor, torch.Tensor]:
+            with torch.no_grad():
+                table = face_verts.detach().reshape(-1, 9).t().contiguous()
+                w0, w1, w2, z = rows_geometry(table, sel.pix, sel.face, *settings)
+            return _FragmentGeometry.apply(
+                face_verts, w0, w1, w2, z, None, sel.inside, sel.pix, sel.face, *settings, ("bary", "zbuf")
+            )
+
+        sparse = SparseFragments((n, h, w, k), sel.pix, sel.face, None, None, dists, sel.rank, bary_zbuf=bary_zbuf)
     if return_sparse:
         return sparse
-    return sparse.dense(sparse.face, -1), sparse.dense(zbuf, -1.0), sparse.dense(bary, -1.0), sparse.dense(dists, -1.0)
+    return (sparse.dense(sparse.face, -1), sparse.dense(sparse.zbuf, -1.0), sparse.dense(sparse.bary, -1.0),
+            sparse.dense(dists, -1.0))
 
 
 def _image_hw(image_size) -> Tuple[int, int]:

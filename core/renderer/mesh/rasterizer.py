@@ -42,7 +42,12 @@ def check_raster_settings(settings: RasterizationSettings, batch_size: int) -> T
 
 
 class MeshRasterizer(torch.nn.Module):
-    """Projects meshes with a camera and rasterizes them into `Fragments` (PyTorch3D's API)."""
+    """Projects meshes with a camera and rasterizes them into `Fragments` (PyTorch3D's API).
+
+    Call keywords: cameras, raster_settings (per-call overrides, as in PyTorch3D) and
+    defer_bary_zbuf (see `rasterize_meshes`; MeshRenderer sets it for shaders that read only
+    the distances).
+    """
 
     def __init__(self, cameras=None, raster_settings: Optional[RasterizationSettings] = None) -> None:
         super().__init__()
@@ -95,5 +100,6 @@ class MeshRasterizer(torch.nn.Module):
             cull_backfaces=settings.cull_backfaces,
             return_sparse=True,
             max_memory_bytes=settings.max_memory_bytes,
+            defer_bary_zbuf=bool(kwargs.get("defer_bary_zbuf", False)),
         )
         return Fragments.from_sparse(sparse)

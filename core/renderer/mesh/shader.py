@@ -240,6 +240,8 @@ class SoftSilhouetteShader(torch.nn.Module):
     materialising the (N, H, W, K, 3) colour tensor.
     """
 
+    reads_bary_zbuf = False  # only the distances: MeshRenderer lets the rasterizer skip the rest
+
     def __init__(self, blend_params: Optional[BlendParams] = None) -> None:
         super().__init__()
         self.blend_params = blend_params if blend_params is not None else BlendParams()
