@@ -131,12 +131,15 @@ class PaneRenderer:
 
         start = time.perf_counter()
         with torch.no_grad():
+            shader = build_shader(settings, self.pane, self.device)
             if frag_key != self._fragments_key:
                 self._fragments_key = None  # stays None if rasterization raises
                 rasterizer = MeshRasterizer(build_cameras(settings, self.device), raster_settings(settings, self.pane))
-                self._fragments = rasterizer(self._meshes)
+                # A silhouette reads only distances: depths and barycentrics are then computed
+                # only if the inspector or a later shader reads them.
+                self._fragments = rasterizer(self._meshes, defer_bary_zbuf=not getattr(shader, "reads_bary_zbuf", True))
                 self._fragments_key = frag_key
-            images = build_shader(settings, self.pane, self.device)(self._fragments, self._meshes)
+            images = shader(self._fragments, self._meshes)
             rgba = images[0].float().cpu().numpy()
         milliseconds = (time.perf_counter() - start) * 1000.0
         name = shader_name(settings, self.pane)

@@ -149,3 +149,25 @@ def test_cuda_renders_match_the_cpu(mesh, settings, pane, cuda_device) -> None:
     # Float round-off may flip a pixel exactly on an edge or swap near-equal depths.
     assert (np.abs(gpu.rgba - cpu.rgba).max(-1) > 2e-3).mean() < 0.005
     assert (gpu.fragments.pix_to_face == cpu.fragments.pix_to_face).mean() > 0.995
+
+
+def test_silhouette_fragments_serve_the_inspector_and_a_later_shader(mesh, settings, monkeypatch) -> None:
+    """A silhouette pane rasterizes without depths and barycentrics (they are computed when
+    read): its fragment maps, and a switch to Soft Phong that reuses its fragments, equal a
+    pane that rasterized for Soft Phong from the start."""
+    from core.renderer.mesh import rasterize_meshes
+
+    selections = []
+    select = rasterize_meshes.select_fragments
+    monkeypatch.setattr(rasterize_meshes, "select_fragments",
+                        lambda *a, **k: selections.append(k.get("with_geometry", True)) or select(*a, **k))
+    silhouette = settings.replace({"pane.soft_shader": "Silhouette"})
+    phong = settings.replace({"pane.soft_shader": "Soft Phong"})
+    reused = PaneRenderer("soft")
+    maps = reused.render(mesh, silhouette, with_fragments=True).fragments
+    switched = reused.render(mesh, phong)
+    fresh = PaneRenderer("soft").render(mesh, phong, with_fragments=True)
+    assert selections == [False, True]  # deferred for the silhouette; the switch reused its fragments
+    assert np.array_equal(switched.rgba, fresh.rgba)
+    for name in ("pix_to_face", "zbuf", "bary_coords", "dists"):
+        assert np.array_equal(getattr(maps, name), getattr(fresh.fragments, name)), name
