@@ -12,6 +12,8 @@ from typing import Any, Optional, Sequence
 import torch
 import torch.nn.functional as F
 
+from core.utils.masks import float_mask
+
 from .utils import Device, TensorProperties
 
 _EPS = 1e-6
@@ -119,7 +121,7 @@ def specular(
     direction = F.normalize(direction, p=2, dim=-1, eps=_EPS)
     cos_angle = torch.sum(normals * direction, dim=-1)
     # No highlight on the side facing away from the light.
-    mask = (cos_angle > 0).to(cos_angle.dtype)
+    mask = float_mask(cos_angle > 0, cos_angle.dtype)
     view_direction = F.normalize(camera_position - points, p=2, dim=-1, eps=_EPS)
     reflect_direction = -direction + 2 * (cos_angle[..., None] * normals)
     alpha = F.relu(torch.sum(view_direction * reflect_direction, dim=-1)) * mask

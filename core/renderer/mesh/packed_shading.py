@@ -15,6 +15,8 @@ from typing import Any, Tuple
 
 import torch
 
+from core.utils.masks import float_mask
+
 from ..lighting import DirectionalLights, PointLights
 from .sparse_rows import corner_weights, face_runs, in_face_order
 
@@ -123,7 +125,7 @@ def packed_phong_colors(
     eye = _per_fragment(cameras.get_camera_center(), image)
     to_eye = _normalize((eye[0] - points[0], eye[1] - points[1], eye[2] - points[2]))
     reflect = tuple(2 * cos_angle * n - l for n, l in zip(normals, to_light))
-    lit_side = (cos_angle > 0).to(cos_angle.dtype)
+    lit_side = float_mask(cos_angle > 0, cos_angle.dtype)
     alpha = torch.relu(_dot(to_eye, reflect)) * lit_side  # type: ignore[arg-type]
     shininess = materials.shininess
     shininess = shininess if shininess.shape[0] == 1 else shininess.index_select(0, image)

@@ -26,6 +26,8 @@ from typing import Callable, List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
 
+from core.utils.masks import float_mask
+
 from .fragments import SparseFragments, beyond_nearest, nearest_in_pixel
 from .sparse_rows import face_runs
 
@@ -192,11 +194,11 @@ def geometry_backward(
         gw = [grad_w[:, i] for i in range(3)]
     gp = gw
     if clip:  # w_i = c_i / S, S = clamp(sum c), c_i = clamp(p_i, 0)
-        dot = (gw[0] * w[0] + gw[1] * w[1] + gw[2] * w[2]) * (c_sum >= _CLIP_EPS).to(px.dtype)
-        gp = [(gw[i] - dot) / total * (p[i] >= 0).to(px.dtype) for i in range(3)]
+        dot = (gw[0] * w[0] + gw[1] * w[1] + gw[2] * w[2]) * float_mask(c_sum >= _CLIP_EPS, px.dtype)
+        gp = [(gw[i] - dot) / total * float_mask(p[i] >= 0, px.dtype) for i in range(3)]
     gb = gp
     if perspective_correct:  # p_i = t_i / D, D = clamp(sum t); t_0 = b_0 z1 z2, ...
-        dot = (gp[0] * p[0] + gp[1] * p[1] + gp[2] * p[2]) * (t_sum >= _PERSPECTIVE_EPS).to(px.dtype)
+        dot = (gp[0] * p[0] + gp[1] * p[1] + gp[2] * p[2]) * float_mask(t_sum >= _PERSPECTIVE_EPS, px.dtype)
         gt = [(gp[i] - dot) / denom for i in range(3)]
         gb = [gt[0] * z1 * z2, gt[1] * z0 * z2, gt[2] * z0 * z1]
         gz = [
@@ -254,8 +256,8 @@ def distance_backward(d: PairDifferences, grad_d2: torch.Tensor) -> torch.Tensor
     """
     (r01x, r01y, t01), (r02x, r02y, t02), (r12x, r12y, t12) = _edge_residuals(d)
     d01, d02, d12 = r01x * r01x + r01y * r01y, r02x * r02x + r02y * r02y, r12x * r12x + r12y * r12y
-    on_v0v1 = ((d01 <= d02) & (d01 <= d12)).to(d01.dtype)
-    on_v0v2 = (d02 <= d12).to(d01.dtype) * (1 - on_v0v1)
+    on_v0v1 = float_mask((d01 <= d02) & (d01 <= d12), d01.dtype)
+    on_v0v2 = float_mask(d02 <= d12, d01.dtype) * (1 - on_v0v1)
     on_v1v2 = 1 - on_v0v1 - on_v0v2
 
     def nearest(v01, v02, v12):
@@ -638,7 +640,7 @@ class _FragmentGeometry(torch.autograd.Function):
         outputs = {
             "bary": lambda: _as_columns((w0, w1, w2)),
             "zbuf": lambda: z,  # returned as is: autograd hands out a view of it, no copy
-            "dists": lambda: d2 * (1 - 2 * inside.to(d2.dtype)),  # negative inside
+            "dists": lambda: d2 * (1 - 2 * float_mask(inside, d2.dtype)),  # negative inside
         }
         return tuple(outputs[part]() for part in parts)
 
@@ -665,7 +667,7 @@ class _FragmentGeometry(torch.autograd.Function):
             faces = slice(first, last + 1)
             (by_face,) = face_runs(f - first, last + 1 - first, torch.ones(f.numel(), dtype=table.dtype, device=f.device))
             if grad_dists is not None:
-                signed = grad_dists[part] * (1 - 2 * inside[part].to(grad_dists.dtype))
+                signed = grad_dists[part] * (1 - 2 * float_mask(inside[part], grad_dists.dtype))
                 grad_xy[faces] += by_face @ distance_backward(diffs, signed).view(-1, 6)
             if need_z:
                 geometry = geometry_backward(px, py, v, perspective_correct, clip,
