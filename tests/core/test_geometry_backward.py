@@ -9,6 +9,7 @@ import torch
 from core.renderer.mesh.rasterize_meshes import (
     distance_backward,
     geometry_backward,
+    nearest_edge_distance2,
     pair_differences,
     pair_geometry,
     triangle_distance2,
@@ -91,8 +92,23 @@ def test_distance_backward_matches_autograd():
     leaves = tuple(c.clone().requires_grad_(True) for c in v)
     d2 = triangle_distance2(px, py, leaves)
     expected = torch.autograd.grad(d2, leaves, grad_d2, allow_unused=True)
-    got = distance_backward(pair_differences(px, py, v), grad_d2)  # (M, vertex, x/y)
+    d = pair_differences(px, py, v)
+    edge = nearest_edge_distance2(d)[1]
+    assert sorted(torch.unique(edge).tolist()) == [0, 1, 2]
+    got = distance_backward(d, grad_d2, edge)  # (M, vertex, x/y)
     for vertex in range(3):
         for axis in range(2):
             torch.testing.assert_close(got[:, vertex, axis], expected[3 * vertex + axis], rtol=1e-9, atol=1e-12)
     assert all(e is None or not e.abs().sum() for e in expected[2::3])  # no depth dependence
+
+
+def test_nearest_edge_ties_go_to_the_first_edge_in_pytorch3d_order():
+    """Triangle (0, 0), (2, 0), (0, 2): pixels equally far from two edges (exactly, at a shared
+    vertex) get the earlier edge of v0v1, v0v2, v1v2; the others their unique nearest one."""
+    tri = [0.0, 0.0, 1.0, 2.0, 0.0, 1.0, 0.0, 2.0, 1.0]
+    px = torch.tensor([-1.0, 3.0, -1.0, 1.0, -0.5, 2.0], dtype=torch.float64)
+    py = torch.tensor([-1.0, -1.0, 3.0, -1.0, 1.0, 2.0], dtype=torch.float64)
+    v = tuple(torch.full_like(px, c) for c in tri)
+    d2, edge = nearest_edge_distance2(pair_differences(px, py, v))
+    assert edge.tolist() == [0, 0, 1, 0, 1, 2]
+    torch.testing.assert_close(d2, torch.tensor([2.0, 2.0, 2.0, 1.0, 0.25, 2.0], dtype=torch.float64))

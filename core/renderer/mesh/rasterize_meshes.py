@@ -224,14 +224,29 @@ def geometry_backward(
     return out
 
 
-def _edge_residuals(d: PairDifferences) -> List[Tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
-    """For each edge in PyTorch3D's order (v0v1, v0v2, v1v2): the vector (rx, ry) from its
-    nearest point to the pixel, and the clamped parameter t of that point on the edge."""
-    residuals = []
-    for apx, apy, abx, aby in ((d.dx0, d.dy0, d.e01x, d.e01y), (d.dx0, d.dy0, d.e02x, d.e02y), (d.dx1, d.dy1, d.e12x, d.e12y)):
-        t = ((abx * apx + aby * apy) / (abx * abx + aby * aby).clamp_min(1e-12)).clamp(0.0, 1.0)
-        residuals.append((apx - t * abx, apy - t * aby, t))
-    return residuals
+def _edges(d: PairDifferences) -> Tuple[Tuple[torch.Tensor, ...], ...]:
+    """(apx, apy, abx, aby) of each edge ab in PyTorch3D's order (v0v1, v0v2, v1v2): pixel minus
+    start, and end minus start."""
+    return ((d.dx0, d.dy0, d.e01x, d.e01y), (d.dx0, d.dy0, d.e02x, d.e02y), (d.dx1, d.dy1, d.e12x, d.e12y))
+
+
+def _edge_residual(
+    apx: torch.Tensor, apy: torch.Tensor, abx: torch.Tensor, aby: torch.Tensor
+) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The vector (rx, ry) from the edge's nearest point to the pixel, and the clamped
+    parameter t of that point on the edge."""
+    t = ((abx * apx + aby * apy) / (abx * abx + aby * aby).clamp_min(1e-12)).clamp(0.0, 1.0)
+    return apx - t * abx, apy - t * aby, t
+
+
+def nearest_edge_distance2(d: PairDifferences) -> Tuple[torch.Tensor, torch.Tensor]:
+    """(squared distance to the nearest edge, which edge): the edge as uint8 0, 1, 2 for v0v1,
+    v0v2, v1v2, the first of equal ones in that order (PyTorch3D's backward picks so)."""
+    s01, s02, s12 = (rx * rx + ry * ry for rx, ry, _ in (_edge_residual(*edge) for edge in _edges(d)))
+    nearer = torch.minimum(s01, s02)
+    on_v0v2 = (s02 < s01).view(torch.uint8)
+    on_v1v2 = (s12 < nearer).view(torch.uint8)
+    return torch.minimum(nearer, s12), on_v0v2 + on_v1v2 * (2 - on_v0v2)
 
 
 def triangle_distance2(
@@ -239,33 +254,31 @@ def triangle_distance2(
 ) -> torch.Tensor:
     """Squared 2D distance from pixels (px, py) to the nearest edge of faces v (nine (M,)
     tensors; d: their pair_differences, when the caller has them)."""
-    d = pair_differences(px, py, v) if d is None else d
-    squares = [rx * rx + ry * ry for rx, ry, _ in _edge_residuals(d)]
-    return torch.minimum(torch.minimum(squares[0], squares[1]), squares[2])
+    return nearest_edge_distance2(pair_differences(px, py, v) if d is None else d)[0]
 
 
-def distance_backward(d: PairDifferences, grad_d2: torch.Tensor) -> torch.Tensor:
+def distance_backward(d: PairDifferences, grad_d2: torch.Tensor, edge: torch.Tensor) -> torch.Tensor:
     """(M, 3, 2) gradients of the squared distances to the nearest edge (`triangle_distance2`)
-    w.r.t. x and y of each pair's three vertices, given d loss / d squared distance (M,).
+    w.r.t. x and y of each pair's three vertices, given d loss / d squared distance (M,) and
+    the nearest edge (M,) as `nearest_edge_distance2` numbers it.
 
-    With r = p - (a + t (b - a)) for the nearest edge ab (the first of equal ones, in
-    PyTorch3D's order v0v1, v0v2, v1v2) and t held fixed, which is exact where t is clamped
-    and, by optimality, where it is not (as in PyTorch3D): d|r|^2/da = -2 (1 - t) r and
-    d|r|^2/db = -2 t r. Arithmetic masks and lerp (exact at 0 and 1) pick the nearest edge's
-    terms instead of torch.where, which is far slower on the CPU.
+    With r = p - (a + t (b - a)) for the nearest edge ab and t held fixed, which is exact where
+    t is clamped and, by optimality, where it is not (as in PyTorch3D): d|r|^2/da = -2 (1 - t) r
+    and d|r|^2/db = -2 t r. Only that edge's residual is computed: arithmetic masks and lerp
+    (exact at 0 and 1) pick its start and direction, instead of torch.where, which is far
+    slower on the CPU.
     """
-    (r01x, r01y, t01), (r02x, r02y, t02), (r12x, r12y, t12) = _edge_residuals(d)
-    d01, d02, d12 = r01x * r01x + r01y * r01y, r02x * r02x + r02y * r02y, r12x * r12x + r12y * r12y
-    on_v0v1 = float_mask((d01 <= d02) & (d01 <= d12), d01.dtype)
-    on_v0v2 = float_mask(d02 <= d12, d01.dtype) * (1 - on_v0v1)
-    on_v1v2 = 1 - on_v0v1 - on_v0v2
+    code = edge.to(grad_d2.dtype)
+    on_v0v2 = code * (2 - code)  # 1 for edge 1, else 0
+    on_v1v2 = code * (code - 1) / 2  # 1 for edge 2, else 0
+    on_v0v1 = 1 - on_v0v2 - on_v1v2
 
     def nearest(v01, v02, v12):
-        return torch.lerp(torch.lerp(v12, v02, on_v0v2), v01, on_v0v1)
+        return torch.lerp(torch.lerp(v01, v02, on_v0v2), v12, on_v1v2)
 
-    t = nearest(t01, t02, t12)
+    rx, ry, t = _edge_residual(*(nearest(*values) for values in zip(*_edges(d))))
     scale = -2 * grad_d2
-    gx, gy = scale * nearest(r01x, r02x, r12x), scale * nearest(r01y, r02y, r12y)
+    gx, gy = scale * rx, scale * ry
     s = 1 - t  # weight of the edge's start: v0 unless the edge is v1v2; t: of its end, v2 unless v0v1
     weights = (s * (1 - on_v1v2), s * on_v1v2 + t * on_v0v1, t * (1 - on_v0v1))
     out = gx.new_empty(gx.shape[0], 3, 2)
@@ -381,8 +394,9 @@ class Selection(NamedTuple):
 
     pix: flat (N*H*W) pixel index; face: packed face index; rank: slot 0..K-1 by depth, or
     None when not computed yet; w0, w1, w2: barycentrics; z: depth; d2: squared distance to
-    the face; inside: whether the pixel centre is inside. No gradients. w0, w1, w2 and z are None
-    when the selection was made without them (see `select_fragments`).
+    the face; inside: whether the pixel centre is inside; edge: the face's nearest edge (see
+    `nearest_edge_distance2`), for the backward. No gradients. w0, w1, w2 and z are None when
+    the selection was made without them (see `select_fragments`).
     """
 
     pix: torch.Tensor
@@ -394,6 +408,7 @@ class Selection(NamedTuple):
     z: Optional[torch.Tensor]
     d2: torch.Tensor
     inside: torch.Tensor
+    edge: torch.Tensor
 
     def take(self, index: torch.Tensor) -> "Selection":
         """The rows at ascending positions `index`; ranks are dropped."""
@@ -420,11 +435,11 @@ class Selection(NamedTuple):
 
 class _Rows:
     """Columns of chosen fragments filled chunk after chunk in place (no concatenation pass):
-    pix, face, [w0, w1, w2, z,] d2, inside (the bracketed ones only `with_geometry`)."""
+    pix, face, [w0, w1, w2, z,] d2, inside, edge (the bracketed ones only `with_geometry`)."""
 
     def __init__(self, capacity: int, dtype: torch.dtype, device: torch.device, with_geometry: bool) -> None:
-        names = ("pix", "face") + (("w0", "w1", "w2", "z") if with_geometry else ()) + ("d2", "inside")
-        kinds = {"pix": torch.long, "face": torch.long, "inside": torch.bool}
+        names = ("pix", "face") + (("w0", "w1", "w2", "z") if with_geometry else ()) + ("d2", "inside", "edge")
+        kinds = {"pix": torch.long, "face": torch.long, "inside": torch.bool, "edge": torch.uint8}
         self.names = names
         self.columns = [torch.empty(capacity, dtype=kinds.get(name, dtype), device=device) for name in names]
         self.size = 0
@@ -552,14 +567,14 @@ def select_fragments(
             else:
                 _, inside = _corrected_weights(diffs, cols, perspective_correct)
                 geometry = ()
-            d2 = triangle_distance2(px, py, cols, diffs)
+            d2, edge = nearest_edge_distance2(diffs)
             del diffs
             keep = inside | (d2 < blur_radius)
             if with_geometry:
                 keep &= z >= 0
             sel = torch.nonzero(keep).squeeze(1)
             pix = pix_base.index_select(0, seg) + pair
-            rows.append((pix, faces.index_select(0, slot)) + geometry + (d2, inside), sel)
+            rows.append((pix, faces.index_select(0, slot)) + geometry + (d2, inside, edge), sel)
             if rows.size > merge_at:  # bound memory: drop what can no longer be among the K nearest
                 rows.replace(_nearest_k(rows.view(), k, depth))
                 merge_at = max(merge_at, 2 * rows.size)  # many legitimate rows: merge less often
@@ -633,9 +648,9 @@ class _FragmentGeometry(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, face_verts, w0, w1, w2, z, d2, inside, pix, face, shape, perspective_correct, clip, parts=_ALL_PARTS):  # type: ignore[override]
+    def forward(ctx, face_verts, w0, w1, w2, z, d2, inside, edge, pix, face, shape, perspective_correct, clip, parts=_ALL_PARTS):  # type: ignore[override]
         ctx.set_materialize_grads(False)  # unused outputs (bary, z for silhouettes) get None, not zeros
-        ctx.save_for_backward(face_verts, pix, face, inside)
+        ctx.save_for_backward(face_verts, pix, face, inside, edge)
         ctx.settings = (shape, perspective_correct, clip, parts)
         outputs = {
             "bary": lambda: _as_columns((w0, w1, w2)),
@@ -646,7 +661,7 @@ class _FragmentGeometry(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, *grads):  # type: ignore[override]
-        face_verts, pix, face, inside = ctx.saved_tensors
+        face_verts, pix, face, inside, edge = ctx.saved_tensors
         shape, perspective_correct, clip, parts = ctx.settings
         given = dict(zip(parts, grads))
         grad_bary, grad_z, grad_dists = (given.get(part) for part in _ALL_PARTS)
@@ -668,7 +683,7 @@ class _FragmentGeometry(torch.autograd.Function):
             (by_face,) = face_runs(f - first, last + 1 - first, torch.ones(f.numel(), dtype=table.dtype, device=f.device))
             if grad_dists is not None:
                 signed = grad_dists[part] * (1 - 2 * float_mask(inside[part], grad_dists.dtype))
-                grad_xy[faces] += by_face @ distance_backward(diffs, signed).view(-1, 6)
+                grad_xy[faces] += by_face @ distance_backward(diffs, signed, edge[part]).view(-1, 6)
             if need_z:
                 geometry = geometry_backward(px, py, v, perspective_correct, clip,
                                              None if grad_bary is None else grad_bary[part],
@@ -676,7 +691,7 @@ class _FragmentGeometry(torch.autograd.Function):
                 grad[faces] += by_face @ geometry
         grad = grad.view(face_verts.shape)
         grad[:, :, :2] += grad_xy.view(-1, 3, 2)
-        return (grad,) + (None,) * 12
+        return (grad,) + (None,) * 13
 
 
 def rasterize_meshes(
@@ -724,12 +739,12 @@ def rasterize_meshes(
     settings = ((n, h, w), perspective_correct, clip_barycentric_coords)
     if not defer:
         bary, zbuf, dists = _FragmentGeometry.apply(
-            face_verts, sel.w0, sel.w1, sel.w2, sel.z, sel.d2, sel.inside, sel.pix, sel.face, *settings
+            face_verts, sel.w0, sel.w1, sel.w2, sel.z, sel.d2, sel.inside, sel.edge, sel.pix, sel.face, *settings
         )
         sparse = SparseFragments((n, h, w, k), sel.pix, sel.face, zbuf, bary, dists, sel.rank)
     else:
         (dists,) = _FragmentGeometry.apply(
-            face_verts, None, None, None, None, sel.d2, sel.inside, sel.pix, sel.face, *settings, ("dists",)
+            face_verts, None, None, None, None, sel.d2, sel.inside, sel.edge, sel.pix, sel.face, *settings, ("dists",)
         )
 
         def bary_zbuf() -> Tuple[torch.Tensor, torch.Tensor]:
@@ -737,7 +752,7 @@ def rasterize_meshes(
                 table = face_verts.detach().reshape(-1, 9).t().contiguous()
                 w0, w1, w2, z = rows_geometry(table, sel.pix, sel.face, *settings)
             return _FragmentGeometry.apply(
-                face_verts, w0, w1, w2, z, None, sel.inside, sel.pix, sel.face, *settings, ("bary", "zbuf")
+                face_verts, w0, w1, w2, z, None, sel.inside, None, sel.pix, sel.face, *settings, ("bary", "zbuf")
             )
 
         sparse = SparseFragments((n, h, w, k), sel.pix, sel.face, None, None, dists, sel.rank, bary_zbuf=bary_zbuf)
