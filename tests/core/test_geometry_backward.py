@@ -1,5 +1,5 @@
 """The rasterizer's hand-written gradients equal autograd: barycentrics and depth through
-pair_geometry, distances through triangle_distance2."""
+pair_geometry, distances through nearest_edge_distance2."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from core.renderer.mesh.rasterize_meshes import (
     nearest_edge_distance2,
     pair_differences,
     pair_geometry,
-    triangle_distance2,
 )
 
 
@@ -90,7 +89,7 @@ def test_distance_backward_matches_autograd():
     px, py, v, g = _pairs(6000, seed=5)
     grad_d2 = torch.randn(6000, generator=g, dtype=torch.float64)
     leaves = tuple(c.clone().requires_grad_(True) for c in v)
-    d2 = triangle_distance2(px, py, leaves)
+    d2 = nearest_edge_distance2(pair_differences(px, py, leaves))[0]
     expected = torch.autograd.grad(d2, leaves, grad_d2, allow_unused=True)
     d = pair_differences(px, py, v)
     edge = nearest_edge_distance2(d)[1]

@@ -240,8 +240,9 @@ def _edge_residual(
 
 
 def nearest_edge_distance2(d: PairDifferences) -> Tuple[torch.Tensor, torch.Tensor]:
-    """(squared distance to the nearest edge, which edge): the edge as uint8 0, 1, 2 for v0v1,
-    v0v2, v1v2, the first of equal ones in that order (PyTorch3D's backward picks so)."""
+    """(squared 2D distance from each pair's pixel to the nearest edge of its face, which edge):
+    the edge as uint8 0, 1, 2 for v0v1, v0v2, v1v2, the first of equal ones in that order
+    (PyTorch3D's backward picks so)."""
     s01, s02, s12 = (rx * rx + ry * ry for rx, ry, _ in (_edge_residual(*edge) for edge in _edges(d)))
     nearer = torch.minimum(s01, s02)
     on_v0v2 = (s02 < s01).view(torch.uint8)
@@ -249,16 +250,8 @@ def nearest_edge_distance2(d: PairDifferences) -> Tuple[torch.Tensor, torch.Tens
     return torch.minimum(nearer, s12), on_v0v2 + on_v1v2 * (2 - on_v0v2)
 
 
-def triangle_distance2(
-    px: torch.Tensor, py: torch.Tensor, v: Tuple[torch.Tensor, ...], d: Optional[PairDifferences] = None
-) -> torch.Tensor:
-    """Squared 2D distance from pixels (px, py) to the nearest edge of faces v (nine (M,)
-    tensors; d: their pair_differences, when the caller has them)."""
-    return nearest_edge_distance2(pair_differences(px, py, v) if d is None else d)[0]
-
-
 def distance_backward(d: PairDifferences, grad_d2: torch.Tensor, edge: torch.Tensor) -> torch.Tensor:
-    """(M, 3, 2) gradients of the squared distances to the nearest edge (`triangle_distance2`)
+    """(M, 3, 2) gradients of the squared distances to the nearest edge (`nearest_edge_distance2`)
     w.r.t. x and y of each pair's three vertices, given d loss / d squared distance (M,) and
     the nearest edge (M,) as `nearest_edge_distance2` numbers it.
 
@@ -522,7 +515,7 @@ def select_fragments(
     with torch.no_grad():
         face_verts = face_verts.detach()
         num_images = int(face_to_image[-1]) + 1 if face_to_image.numel() else 1
-        table = None if with_geometry else face_verts.reshape(-1, 9).t().contiguous()
+        table = None if with_geometry else _coordinate_rows(face_verts)
 
         def depth(pix: torch.Tensor, face: torch.Tensor) -> torch.Tensor:
             return rows_geometry(table, pix, face, (num_images, h, w), perspective_correct, clip_barycentric_coords)[3]
@@ -534,7 +527,7 @@ def select_fragments(
         seg_face, seg_row, seg_col, counts = _row_spans(
             _screen_table(face_verts)[:, faces], col0[faces], row0[faces], ncols[faces], nrows[faces], image_size, blur_radius
         )
-        verts_table = face_verts.reshape(-1, 9).t()[:, faces].contiguous()
+        verts_table = _coordinate_rows(face_verts[faces])
         ends = torch.cumsum(counts, 0)
         # Pairs are numbered 0, 1, ... span after span; pair q of a span starting at pair s sits
         # at column seg_col + (q - s) and flat pixel seg_pix + (q - s): subtracting s once per
@@ -625,6 +618,12 @@ def rows_geometry(
     return out
 
 
+def _coordinate_rows(face_verts: torch.Tensor) -> torch.Tensor:
+    """(9, F): face_verts (F, 3, 3) as one contiguous row per coordinate x0, y0, z0, x1, ...,
+    from which per-pair columns are gathered. No autograd."""
+    return face_verts.detach().reshape(-1, 9).t().contiguous()
+
+
 def _as_columns(values: Sequence[torch.Tensor]) -> torch.Tensor:
     """The (M, C) matrix whose columns are the C given (M,) tensors. Copying column by column
     runs two to three times faster on the CPU than torch.stack(values, dim=1). No autograd."""
@@ -665,7 +664,7 @@ class _FragmentGeometry(torch.autograd.Function):
         shape, perspective_correct, clip, parts = ctx.settings
         given = dict(zip(parts, grads))
         grad_bary, grad_z, grad_dists = (given.get(part) for part in _ALL_PARTS)
-        table = face_verts.detach().reshape(-1, 9).t().contiguous()  # (9, F): one row per coordinate
+        table = _coordinate_rows(face_verts)
         num_faces = table.shape[1]
         grad = table.new_zeros(num_faces, 9)  # rows x0, y0, z0, x1, ... of each face
         grad_xy = table.new_zeros(num_faces, 6)  # x0, y0, x1, y1, x2, y2, from the distances
@@ -749,8 +748,7 @@ def rasterize_meshes(
 
         def bary_zbuf() -> Tuple[torch.Tensor, torch.Tensor]:
             with torch.no_grad():
-                table = face_verts.detach().reshape(-1, 9).t().contiguous()
-                w0, w1, w2, z = rows_geometry(table, sel.pix, sel.face, *settings)
+                w0, w1, w2, z = rows_geometry(_coordinate_rows(face_verts), sel.pix, sel.face, *settings)
             return _FragmentGeometry.apply(
                 face_verts, w0, w1, w2, z, None, sel.inside, None, sel.pix, sel.face, *settings, ("bary", "zbuf")
             )
