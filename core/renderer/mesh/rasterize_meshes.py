@@ -22,7 +22,7 @@ Pixel centres follow PyTorch3D's NDC: +X left, +Y up, the shorter image side spa
 from __future__ import annotations
 
 import math
-from typing import Callable, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Callable, NamedTuple, Optional, Sequence, Tuple
 
 import torch
 
@@ -514,10 +514,10 @@ def select_fragments(
         raise ValueError("a selection without depths needs faces_per_pixel > 1 and clipped barycentrics or no blur")
     with torch.no_grad():
         face_verts = face_verts.detach()
-        num_images = int(face_to_image[-1]) + 1 if face_to_image.numel() else 1
         table = None if with_geometry else _coordinate_rows(face_verts)
 
         def depth(pix: torch.Tensor, face: torch.Tensor) -> torch.Tensor:
+            num_images = int(face_to_image[-1]) + 1  # bounds pix (faces exist, since rows do)
             return rows_geometry(table, pix, face, (num_images, h, w), perspective_correct, clip_barycentric_coords)[3]
 
         xs, ys = pixel_centers_ndc(image_size, device, face_verts.dtype)
