@@ -146,3 +146,22 @@ def test_deferred_bary_zbuf_carry_gradients_when_read_and_detach():
     assert grad.abs().sum() > 0
     assert not detached.zbuf.requires_grad and not detached.bary_coords.requires_grad
     assert torch.equal(detached.zbuf, eager.zbuf) and torch.equal(detached.bary_coords, eager.bary_coords)
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("settings", CASES, ids=["clip", "clip-persp", "no-blur-persp", "k50"])
+def test_deferred_fragments_equal_eager_on_cuda(cuda_device, settings):
+    """On CUDA too, deferral changes nothing: same values as the eager path on that device, and
+    the same fragments as the CPU up to float32 rounding."""
+    meshes = _random_meshes(4, dtype=torch.float32).to(cuda_device)
+    eager = _rasterize(meshes, False, **settings)
+    deferred = _rasterize(meshes, True, **settings)
+    for name, a, b in zip(("pix_to_face", "zbuf", "bary_coords", "dists"), eager, deferred):
+        assert a.device.type == "cuda"
+        assert torch.equal(a, b), name
+    on_cpu = _rasterize(meshes.to("cpu"), True, **settings)
+    same = on_cpu[0] == eager[0].cpu()
+    assert same.float().mean() > 0.999
+    hit = same & (on_cpu[0] >= 0)
+    for a, b in zip(eager[1:], on_cpu[1:]):
+        torch.testing.assert_close(a.cpu()[hit], b[hit], rtol=1e-4, atol=1e-5)
