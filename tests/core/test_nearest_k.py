@@ -1,10 +1,11 @@
-"""Choosing each pixel's K nearest entries: bucketed `beyond_nearest` against a plain lexsort."""
+"""Choosing each pixel's K nearest entries (bucketed `beyond_nearest`, `nearest_in_pixel`)
+against a plain lexsort."""
 import numpy as np
 import pytest
 import torch
 
 import core.renderer.mesh.fragments as fragments
-from core.renderer.mesh.fragments import beyond_nearest, depth_ranks
+from core.renderer.mesh.fragments import beyond_nearest, depth_ranks, nearest_in_pixel
 
 
 def _reference_ranks(pix: torch.Tensor, z: torch.Tensor) -> np.ndarray:
@@ -71,3 +72,20 @@ def test_infinite_depths_rank_last_instead_of_breaking_the_buckets():
     z = torch.tensor([1.0, inf, 2.0, 0.5, inf, 3.0, 1.0, 1.0, inf, 0.2, inf, inf, inf])
     expected = np.nonzero(_reference_ranks(pix, z) >= 2)[0]
     assert np.array_equal(beyond_nearest(pix, z, 2).numpy(), expected)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_nearest_in_pixel_is_rank_zero_with_ties_negative_depths_and_infinity(dtype):
+    """The packed-key path (float32) and the two-pass path (float64) both pick, per pixel, the
+    smallest depth and among equal ones the earliest entry; negative depths, -0.0 against 0.0
+    and infinite depths keep their order."""
+    pix, z = _scene(11, dtype)
+    g = torch.Generator().manual_seed(3)
+    flip = torch.rand(z.shape, generator=g) < 0.3
+    z = torch.where(flip, -z, z)  # magnitudes reverse their order below zero
+    z[:40] = torch.tensor([0.0, -0.0] * 20, dtype=dtype)
+    z[40:60] = torch.inf
+    z[60:70] = -torch.inf
+    expected = np.nonzero(_reference_ranks(pix, z) == 0)[0]
+    assert np.array_equal(nearest_in_pixel(pix, z).numpy(), expected)
+    assert nearest_in_pixel(pix[:0], z[:0]).numel() == 0

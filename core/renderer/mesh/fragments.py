@@ -93,21 +93,38 @@ def beyond_nearest(pix: torch.Tensor, z: torch.Tensor, k: int) -> torch.Tensor:
     return torch.nonzero(beyond).squeeze(1)
 
 
+def _ordered_bits(z: torch.Tensor) -> torch.Tensor:
+    """float32 values as int64 integers in the same order (for any non-NaN value; -0.0 = 0.0):
+    the IEEE bits, with the magnitude bits of negative values flipped."""
+    bits = (z + 0.0).view(torch.int32).to(torch.int64)
+    return bits ^ ((bits >> 31) & 0x7FFFFFFF)
+
+
 def nearest_in_pixel(pix: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
     """Ascending positions of the nearest entry of each pixel (ties: the earlier entry).
 
-    Two scatter-min passes, much cheaper than ranking every entry.
+    float32: one scatter-min of (depth, position) packed into an int64 key; otherwise two
+    scatter-min passes (depth, then position among the nearest). Both are much cheaper than
+    ranking every entry.
     """
-    if pix.numel() == 0:
+    m = pix.numel()
+    if m == 0:
         return pix.clone()
     npix = int(pix.max()) + 1
-    nearest = torch.full((npix,), math.inf, dtype=z.dtype, device=z.device)
-    nearest.scatter_reduce_(0, pix, z, reduce="amin")
-    hit = torch.nonzero(z == nearest.index_select(0, pix)).squeeze(1)
-    first = torch.full((npix,), pix.numel(), dtype=torch.int64, device=pix.device)
-    first.scatter_reduce_(0, pix.index_select(0, hit), hit, reduce="amin")
-    chosen = torch.zeros(pix.numel() + 1, dtype=torch.bool, device=pix.device)
-    chosen[first] = True
+    chosen = torch.zeros(m + 1, dtype=torch.bool, device=pix.device)
+    if z.dtype == torch.float32 and m < 2**32:
+        # int32 depth bits above 32 position bits; an empty pixel keeps a key that points at m
+        key = (_ordered_bits(z) << 32) | torch.arange(m, device=pix.device)
+        best = torch.full((npix,), (0x7FFFFFFF << 32) | m, dtype=torch.int64, device=pix.device)
+        best.scatter_reduce_(0, pix, key, reduce="amin")
+        chosen[best & 0xFFFFFFFF] = True
+    else:
+        nearest = torch.full((npix,), math.inf, dtype=z.dtype, device=z.device)
+        nearest.scatter_reduce_(0, pix, z, reduce="amin")
+        hit = torch.nonzero(z == nearest.index_select(0, pix)).squeeze(1)
+        first = torch.full((npix,), m, dtype=torch.int64, device=pix.device)
+        first.scatter_reduce_(0, pix.index_select(0, hit), hit, reduce="amin")
+        chosen[first] = True
     return torch.nonzero(chosen[:-1]).squeeze(1)
 
 
