@@ -165,3 +165,23 @@ def test_deferred_fragments_equal_eager_on_cuda(cuda_device, settings):
     hit = same & (on_cpu[0] >= 0)
     for a, b in zip(eager[1:], on_cpu[1:]):
         torch.testing.assert_close(a.cpu()[hit], b[hit], rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("perspective_correct", [False, True])
+def test_inside_from_signs_equals_inside_from_weights(dtype, perspective_correct):
+    """The deferred selection's inside test (signs of the edge functions) decides as the weights
+    do, for both windings, pixels exactly on edges and vertices, and tiny faces."""
+    g = torch.Generator().manual_seed(5)
+    m = 20000
+    xy = (torch.rand(m, 3, 2, generator=g, dtype=torch.float64) * 2 - 1) * torch.rand(m, 1, 1, generator=g, dtype=torch.float64) ** 4
+    z = torch.rand(m, 3, generator=g, dtype=torch.float64) * 4 + 0.5
+    p = torch.rand(m, 2, generator=g, dtype=torch.float64) * 0.4 - 0.2
+    p[:2000] = xy[:2000, 0]  # on a vertex
+    p[2000:4000] = (xy[2000:4000, 0] + xy[2000:4000, 1]) / 2  # on an edge (up to rounding)
+    xy, z, p = xy.to(dtype), z.to(dtype), p.to(dtype)
+    v = tuple(t for i in range(3) for t in (xy[:, i, 0], xy[:, i, 1], z[:, i]))
+    d = RM.pair_differences(p[:, 0], p[:, 1], v)
+    expected = RM._corrected_weights(d, v, perspective_correct)[1]
+    assert 0.05 < expected.double().mean() < 0.95
+    assert torch.equal(RM._inside(d), expected)

@@ -120,6 +120,16 @@ def _corrected_weights(
     return (w0, w1, w2), torch.minimum(torch.minimum(w0, w1), w2) > 0
 
 
+def _inside(d: PairDifferences) -> torch.Tensor:
+    """Whether each pair's pixel is inside its face, as `_corrected_weights` decides (every weight
+    > 0), from signs alone: b_i = e_i / (area + eps) has the sign of e_i (area + eps), and
+    perspective correction multiplies b_i by positive depths and divides by a positive (clamped)
+    sum, which keeps it. For drawable faces only (all vertex depths > 0)."""
+    area, e0, e1, e2 = _edge_functions(d)
+    area = area + _AREA_EPS
+    return torch.minimum(torch.minimum(e0 * area, e1 * area), e2 * area) > 0
+
+
 def pair_geometry(
     px: torch.Tensor,
     py: torch.Tensor,
@@ -316,21 +326,32 @@ def _face_is_drawable(face_verts: torch.Tensor, cull_backfaces: bool) -> torch.T
     return ok
 
 
-def _screen_table(face_verts: torch.Tensor) -> torch.Tensor:
-    """(12, F) per-face edge coefficients: w_i = a_i x + b_i y + c_i, and h_i = area / |edge_i|.
+# Span bounds (see _row_spans): +-_BIG stands for infinity and keeps every value finite; a zero
+# slope becomes +-_TINY.
+_BIG, _TINY = 1e30, 1e-30
 
-    w_i * h_i is the signed distance from a point to the line of the edge opposite vertex i, so
-    max_i(-w_i h_i) bounds the distance to the face from below for points outside it.
+
+def _screen_table(face_verts: torch.Tensor, reach: float) -> torch.Tensor:
+    """(12, F) per-face coefficients of the three conditions that bound a face's spans.
+
+    For the edge opposite vertex i, with w_i = a_i x + b_i y + c_i the barycentric and h_i =
+    area / |edge_i|, w_i h_i is the signed distance from a point to the edge's line (positive on
+    the face's side), so a point within `reach` of the face has w_i h_i + reach > 0 for every
+    i: on a row y that is slope_i x + offset_i(y) > 0. Rows 4i..4i+3 hold -slope_i (never 0: a
+    zero slope becomes +-_TINY), b_i h_i and c_i h_i + reach (offset_i = b_i h_i y + that), and
+    _BIG with the sign of slope_i.
     """
     x, y = face_verts[..., 0], face_verts[..., 1]
     rows = []
-    heights = []
     area = _edge(x[:, 2], y[:, 2], x[:, 0], y[:, 0], x[:, 1], y[:, 1]) + _AREA_EPS
     for j, k in ((1, 2), (2, 0), (0, 1)):
         ex, ey = x[:, k] - x[:, j], y[:, k] - y[:, j]
-        rows += [ey / area, -ex / area, (y[:, j] * ex - x[:, j] * ey) / area]
-        heights.append(area.abs() / torch.sqrt(ex * ex + ey * ey).clamp_min(1e-12))
-    return torch.stack(rows + heights)
+        h = area.abs() / torch.sqrt(ex * ex + ey * ey).clamp_min(1e-12)
+        slope = ey / area * h
+        slope = slope + torch.copysign(torch.full_like(slope, _TINY), slope)
+        rows += [-slope, -ex / area * h, (y[:, j] * ex - x[:, j] * ey) / area * h + reach,
+                 torch.copysign(torch.full_like(slope, _BIG), slope)]
+    return torch.stack(rows)
 
 
 def _row_spans(
@@ -340,37 +361,30 @@ def _row_spans(
     ncols: torch.Tensor,
     nrows: torch.Tensor,
     image_size: Tuple[int, int],
-    blur_radius: float,
 ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Scanline spans: for each face and each row of its box, the columns that can hold it.
 
-    A pixel can be kept only if it lies within sqrt(blur_radius) of all three edge lines
-    (w_i * h_i > -sqrt(blur)); on one row each condition is a half-line in x, so the three
-    give one column interval. Returns (face, row, first column, count) per span, with a
-    small margin so that the exact test, not this bound, decides borderline pixels.
+    A pixel can be kept only if it lies within the blur reach of all three edge lines (see
+    `_screen_table`, whose (12, F) rows `screen` holds); on one row each condition is a
+    half-line in x, so the three give one column interval. Returns (face, row, first column,
+    count) per span, with a small margin so that the exact test, not this bound, decides
+    borderline pixels.
     """
     h, w = image_size
     s = min(h, w)
-    reach = math.sqrt(blur_radius) if blur_radius > 0 else 0.0
     seg_face = torch.repeat_interleave(torch.arange(nrows.numel(), device=nrows.device), nrows, output_size=int(nrows.sum()))
     first_span = torch.cumsum(nrows, 0) - nrows
     seg_row = torch.arange(seg_face.numel(), device=nrows.device) + (row0 - first_span).index_select(0, seg_face)
     py = (h - 1 - 2 * seg_row.to(screen.dtype)) / s
     coef = [row.index_select(0, seg_face) for row in screen]
-    # Branch-free (torch.where is slow on the CPU): each condition slope * x + offset > 0 bounds
-    # x from below when slope > 0 and from above when slope < 0; a zero slope becomes a tiny
-    # one, which turns "offset > 0" into an unbounded or an empty interval. +-big stands for
-    # infinity and keeps every value finite.
-    big, tiny = 1e30, 1e-30
-    xlo = torch.full_like(py, -big)
-    xhi = torch.full_like(py, big)
+    # Branch-free (torch.where is slow on the CPU): slope * x + offset > 0 bounds x from below
+    # when slope > 0 and from above when slope < 0; with the tiny slope of a zero one, the
+    # interval is unbounded or empty as "offset > 0" says.
+    xlo = torch.full_like(py, -_BIG)
+    xhi = torch.full_like(py, _BIG)
     for i in range(3):
-        a, b, c, hi = coef[3 * i], coef[3 * i + 1], coef[3 * i + 2], coef[9 + i]
-        slope = a * hi
-        slope = slope + torch.copysign(torch.full_like(slope, tiny), slope)
-        offset = (b * py + c) * hi + reach
-        bound = (-offset / slope).clamp(-big, big)
-        side = torch.copysign(torch.full_like(slope, big), slope)
+        neg_slope, b, c, side = coef[4 * i : 4 * i + 4]
+        bound = ((b * py + c) / neg_slope).clamp(-_BIG, _BIG)
         xlo = torch.maximum(xlo, torch.minimum(bound, side))
         xhi = torch.minimum(xhi, torch.maximum(bound, side))
     margin = 1e-3  # of a pixel
@@ -524,8 +538,9 @@ def select_fragments(
         col0, row0, ncols, nrows = _face_pixel_boxes(face_verts, image_size, blur_radius)
         drawable = _face_is_drawable(face_verts, cull_backfaces) & (ncols > 0) & (nrows > 0)
         faces = torch.nonzero(drawable).squeeze(1)
+        reach = math.sqrt(blur_radius) if blur_radius > 0 else 0.0
         seg_face, seg_row, seg_col, counts = _row_spans(
-            _screen_table(face_verts)[:, faces], col0[faces], row0[faces], ncols[faces], nrows[faces], image_size, blur_radius
+            _screen_table(face_verts[faces], reach), col0[faces], row0[faces], ncols[faces], nrows[faces], image_size
         )
         verts_table = _coordinate_rows(face_verts[faces])
         ends = torch.cumsum(counts, 0)
@@ -558,7 +573,7 @@ def select_fragments(
                 (w0, w1, w2), z, inside = pair_geometry(px, py, cols, perspective_correct, clip_barycentric_coords, diffs)
                 geometry: Tuple[torch.Tensor, ...] = (w0, w1, w2, z)
             else:
-                _, inside = _corrected_weights(diffs, cols, perspective_correct)
+                inside = _inside(diffs)
                 geometry = ()
             d2, edge = nearest_edge_distance2(diffs)
             del diffs
