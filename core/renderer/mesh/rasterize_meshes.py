@@ -567,7 +567,8 @@ def select_fragments(
             px = xs.index_select(0, col_base.index_select(0, seg) + pair)
             py = seg_py.index_select(0, seg)
             slot = seg_face.index_select(0, seg)
-            cols = tuple(row.index_select(0, slot) for row in verts_table)
+            # without geometry only x and y take part (edge functions and distances)
+            cols = tuple(row.index_select(0, slot) if with_geometry or i % 3 != 2 else None for i, row in enumerate(verts_table))
             diffs = pair_differences(px, py, cols)
             if with_geometry:
                 (w0, w1, w2), z, inside = pair_geometry(px, py, cols, perspective_correct, clip_barycentric_coords, diffs)
