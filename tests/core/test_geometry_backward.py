@@ -1,5 +1,7 @@
-"""The rasterizer's hand-written gradients equal autograd: barycentrics and depth through
-pair_geometry, distances through nearest_edge_distance2."""
+"""The rasterizer's hand-written gradients equal autograd on plain reference formulas (PyTorch3D's
+barycentrics, depth and nearest-edge distance, written out here without in-place updates), and
+the rasterizer's own forward functions, which update their temporaries in place, give those
+formulas' values bit for bit."""
 
 from __future__ import annotations
 
@@ -13,6 +15,52 @@ from core.renderer.mesh.rasterize_meshes import (
     pair_differences,
     pair_geometry,
 )
+
+
+def _reference_geometry(px, py, v, perspective_correct: bool, clip: bool):
+    """((w0, w1, w2), z): PyTorch3D's barycentrics and depth, one operation per step."""
+    x0, y0, z0, x1, y1, z1, x2, y2, z2 = v
+    area = (x2 - x0) * (y1 - y0) - (y2 - y0) * (x1 - x0) + 1e-8
+    w0 = ((px - x1) * (y2 - y1) - (py - y1) * (x2 - x1)) / area
+    w1 = ((py - y2) * (x2 - x0) - (px - x2) * (y2 - y0)) / area
+    w2 = ((px - x0) * (y1 - y0) - (py - y0) * (x1 - x0)) / area
+    if perspective_correct:
+        t0, t1, t2 = w0 * z1 * z2, w1 * z0 * z2, w2 * z0 * z1
+        denom = (t0 + t1 + t2).clamp_min(1e-8)
+        w0, w1, w2 = t0 / denom, t1 / denom, t2 / denom
+    if clip:
+        w0, w1, w2 = w0.clamp_min(0.0), w1.clamp_min(0.0), w2.clamp_min(0.0)
+        total = (w0 + w1 + w2).clamp_min(1e-5)
+        w0, w1, w2 = w0 / total, w1 / total, w2 / total
+    return (w0, w1, w2), w0 * z0 + w1 * z1 + w2 * z2
+
+
+def _reference_distance2(px, py, v):
+    """Squared distance from the pixel to the nearest of the edges v0v1, v0v2, v1v2."""
+    x0, y0, _, x1, y1, _, x2, y2, _ = v
+
+    def to_segment(ax, ay, bx, by):
+        abx, aby, apx, apy = bx - ax, by - ay, px - ax, py - ay
+        t = ((abx * apx + aby * apy) / (abx * abx + aby * aby).clamp_min(1e-12)).clamp(0.0, 1.0)
+        rx, ry = apx - t * abx, apy - t * aby
+        return rx * rx + ry * ry
+
+    return torch.minimum(torch.minimum(to_segment(x0, y0, x1, y1), to_segment(x0, y0, x2, y2)), to_segment(x1, y1, x2, y2))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("perspective_correct", [False, True])
+@pytest.mark.parametrize("clip", [False, True])
+def test_forward_functions_equal_the_reference_formulas_bit_for_bit(dtype, perspective_correct, clip):
+    px, py, v, _ = _pairs(5000, seed=21)
+    px, py, v = px.to(dtype), py.to(dtype), tuple(c.to(dtype) for c in v)
+    (w0, w1, w2), z, inside = pair_geometry(px, py, v, perspective_correct, clip)
+    (r0, r1, r2), rz = _reference_geometry(px, py, v, perspective_correct, clip)
+    for got, expected in zip((w0, w1, w2, z), (r0, r1, r2, rz)):
+        assert torch.equal(got, expected)
+    (u0, u1, u2), _ = _reference_geometry(px, py, v, perspective_correct, False)
+    assert torch.equal(inside, torch.minimum(torch.minimum(u0, u1), u2) > 0)
+    assert torch.equal(nearest_edge_distance2(pair_differences(px, py, v))[0], _reference_distance2(px, py, v))
 
 
 def _pairs(m: int, seed: int):
@@ -33,7 +81,7 @@ def test_matches_autograd(perspective_correct, clip, which):
     grad_w = torch.randn(4000, 3, generator=g, dtype=torch.float64) if which != "z" else None
     grad_z = torch.randn(4000, generator=g, dtype=torch.float64) if which != "bary" else None
     leaves = tuple(c.clone().requires_grad_(True) for c in v)
-    (w0, w1, w2), z, _ = pair_geometry(px, py, leaves, perspective_correct, clip)
+    (w0, w1, w2), z = _reference_geometry(px, py, leaves, perspective_correct, clip)
     outputs, grads = [], []
     if grad_w is not None:
         outputs.append(torch.stack((w0, w1, w2), dim=1))
@@ -89,7 +137,7 @@ def test_distance_backward_matches_autograd():
     px, py, v, g = _pairs(6000, seed=5)
     grad_d2 = torch.randn(6000, generator=g, dtype=torch.float64)
     leaves = tuple(c.clone().requires_grad_(True) for c in v)
-    d2 = nearest_edge_distance2(pair_differences(px, py, leaves))[0]
+    d2 = _reference_distance2(px, py, leaves)
     expected = torch.autograd.grad(d2, leaves, grad_d2, allow_unused=True)
     d = pair_differences(px, py, v)
     edge = nearest_edge_distance2(d)[1]

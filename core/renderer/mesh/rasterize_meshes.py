@@ -22,7 +22,7 @@ Pixel centres follow PyTorch3D's NDC: +X left, +Y up, the shorter image side spa
 from __future__ import annotations
 
 import math
-from typing import Callable, NamedTuple, Optional, Sequence, Tuple
+from typing import Callable, List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
 
@@ -94,13 +94,19 @@ def pair_differences(px: torch.Tensor, py: torch.Tensor, v: Tuple[torch.Tensor, 
                            x1 - x0, y1 - y0, x2 - x0, y2 - y0, x2 - x1, y2 - y1)
 
 
+def _cross(ax: torch.Tensor, by: torch.Tensor, ay: torch.Tensor, bx: torch.Tensor) -> torch.Tensor:
+    """ax * by - ay * bx in a new tensor, rounded as written (the subtraction runs in place on
+    the first product: one temporary less, the same bits)."""
+    return (ax * by).sub_(ay * bx)
+
+
 def _edge_functions(d: PairDifferences) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """(area, e0, e1, e2): PyTorch3D's edge functions edge(v2; v0, v1), edge(p; v1, v2),
-    edge(p; v2, v0) and edge(p; v0, v1), with its rounding."""
-    area = d.e02x * d.e01y - d.e02y * d.e01x
-    e0 = d.dx1 * d.e12y - d.dy1 * d.e12x
-    e1 = d.dy2 * d.e02x - d.dx2 * d.e02y  # (px - x2)(y0 - y2) - (py - y2)(x0 - x2)
-    e2 = d.dx0 * d.e01y - d.dy0 * d.e01x
+    edge(p; v2, v0) and edge(p; v0, v1), with its rounding. New tensors, free to modify."""
+    area = _cross(d.e02x, d.e01y, d.e02y, d.e01x)
+    e0 = _cross(d.dx1, d.e12y, d.dy1, d.e12x)
+    e1 = _cross(d.dy2, d.e02x, d.dx2, d.e02y)  # (px - x2)(y0 - y2) - (py - y2)(x0 - x2)
+    e2 = _cross(d.dx0, d.e01y, d.dy0, d.e01x)
     return area, e0, e1, e2
 
 
@@ -108,15 +114,17 @@ def _corrected_weights(
     d: PairDifferences, v: Tuple[torch.Tensor, ...], perspective_correct: bool
 ) -> Tuple[Tuple[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]:
     """The first steps of `pair_geometry`: barycentrics before clipping (perspective corrected
-    when asked) and whether the pixel is inside (every one of them > 0)."""
+    when asked) and whether the pixel is inside (every one of them > 0). Temporaries are
+    updated in place, which changes no value: each step is the same operation on the same
+    operands."""
     _, _, z0, _, _, z1, _, _, z2 = v
     area, e0, e1, e2 = _edge_functions(d)
-    area = area + _AREA_EPS
-    w0, w1, w2 = e0 / area, e1 / area, e2 / area
+    area.add_(_AREA_EPS)
+    w0, w1, w2 = e0.div_(area), e1.div_(area), e2.div_(area)
     if perspective_correct:
-        t0, t1, t2 = w0 * z1 * z2, w1 * z0 * z2, w2 * z0 * z1
-        denom = (t0 + t1 + t2).clamp_min(_PERSPECTIVE_EPS)
-        w0, w1, w2 = t0 / denom, t1 / denom, t2 / denom
+        w0, w1, w2 = w0.mul_(z1).mul_(z2), w1.mul_(z0).mul_(z2), w2.mul_(z0).mul_(z1)
+        denom = (w0 + w1).add_(w2).clamp_min_(_PERSPECTIVE_EPS)
+        w0, w1, w2 = w0.div_(denom), w1.div_(denom), w2.div_(denom)
     return (w0, w1, w2), torch.minimum(torch.minimum(w0, w1), w2) > 0
 
 
@@ -126,8 +134,8 @@ def _inside(d: PairDifferences) -> torch.Tensor:
     perspective correction multiplies b_i by positive depths and divides by a positive (clamped)
     sum, which keeps it. For drawable faces only (all vertex depths > 0)."""
     area, e0, e1, e2 = _edge_functions(d)
-    area = area + _AREA_EPS
-    return torch.minimum(torch.minimum(e0 * area, e1 * area), e2 * area) > 0
+    area.add_(_AREA_EPS)
+    return torch.minimum(torch.minimum(e0.mul_(area), e1.mul_(area)), e2.mul_(area)) > 0
 
 
 def pair_geometry(
@@ -149,10 +157,10 @@ def pair_geometry(
     _, _, z0, _, _, z1, _, _, z2 = v
     (w0, w1, w2), inside = _corrected_weights(pair_differences(px, py, v) if d is None else d, v, perspective_correct)
     if clip:
-        w0, w1, w2 = w0.clamp_min(0.0), w1.clamp_min(0.0), w2.clamp_min(0.0)
-        total = (w0 + w1 + w2).clamp_min(_CLIP_EPS)
-        w0, w1, w2 = w0 / total, w1 / total, w2 / total
-    z = w0 * z0 + w1 * z1 + w2 * z2
+        w0, w1, w2 = w0.clamp_min_(0.0), w1.clamp_min_(0.0), w2.clamp_min_(0.0)
+        total = (w0 + w1).add_(w2).clamp_min_(_CLIP_EPS)
+        w0, w1, w2 = w0.div_(total), w1.div_(total), w2.div_(total)
+    z = (w0 * z0).add_(w1 * z1).add_(w2 * z2)
     return (w0, w1, w2), z, inside
 
 
@@ -176,61 +184,65 @@ def geometry_backward(
     compare it with autograd on every variant.
     """
     _, _, z0, _, _, z1, _, _, z2 = v
+    dtype = px.dtype
     d = pair_differences(px, py, v) if d is None else d
+    # Temporaries are updated in place and products summed with addcmul (fused on the CPU):
+    # gradients need no particular rounding, and each pass over memory saved counts.
     area, e0, e1, e2 = _edge_functions(d)
-    area = area + _AREA_EPS
-    b = [e0 / area, e1 / area, e2 / area]
+    area.add_(_AREA_EPS)
+    b = [e0.div_(area), e1.div_(area), e2.div_(area)]
     zs = (z0, z1, z2)
     p = b
     if perspective_correct:
-        t = [b[0] * z1 * z2, b[1] * z0 * z2, b[2] * z0 * z1]
-        t_sum = t[0] + t[1] + t[2]
+        p = [b[0] * z1 * z2, b[1] * z0 * z2, b[2] * z0 * z1]
+        t_sum = (p[0] + p[1]).add_(p[2])
         denom = t_sum.clamp_min(_PERSPECTIVE_EPS)
-        p = [ti / denom for ti in t]
+        p = [ti.div_(denom) for ti in p]
     w = p
     if clip:
-        c = [pi.clamp_min(0.0) for pi in p]
-        c_sum = c[0] + c[1] + c[2]
+        w = [pi.clamp_min(0.0) for pi in p]
+        c_sum = (w[0] + w[1]).add_(w[2])
         total = c_sum.clamp_min(_CLIP_EPS)
-        w = [ci / total for ci in c]
+        w = [ci.div_(total) for ci in w]
 
-    gz = [torch.zeros_like(px)] * 3
+    gz: List[Optional[torch.Tensor]] = [None] * 3
     if grad_z is not None:  # z = sum_i w_i z_i
         gw = [grad_z * zi for zi in zs]
         if grad_w is not None:
-            gw = [gw[i] + grad_w[:, i] for i in range(3)]
+            gw = [gw[i].add_(grad_w[:, i]) for i in range(3)]
         gz = [grad_z * wi for wi in w]
     else:
-        gw = [grad_w[:, i] for i in range(3)]
+        gw = [grad_w[:, i] for i in range(3)]  # views of the caller's tensor: not modified below
     gp = gw
     if clip:  # w_i = c_i / S, S = clamp(sum c), c_i = clamp(p_i, 0)
-        dot = (gw[0] * w[0] + gw[1] * w[1] + gw[2] * w[2]) * float_mask(c_sum >= _CLIP_EPS, px.dtype)
-        gp = [(gw[i] - dot) / total * float_mask(p[i] >= 0, px.dtype) for i in range(3)]
+        dot = (gw[0] * w[0]).addcmul_(gw[1], w[1]).addcmul_(gw[2], w[2]).mul_(float_mask(c_sum >= _CLIP_EPS, dtype))
+        gp = [torch.sub(gw[i], dot).div_(total).mul_(float_mask(p[i] >= 0, dtype)) for i in range(3)]
     gb = gp
     if perspective_correct:  # p_i = t_i / D, D = clamp(sum t); t_0 = b_0 z1 z2, ...
-        dot = (gp[0] * p[0] + gp[1] * p[1] + gp[2] * p[2]) * float_mask(t_sum >= _PERSPECTIVE_EPS, px.dtype)
-        gt = [(gp[i] - dot) / denom for i in range(3)]
+        dot = (gp[0] * p[0]).addcmul_(gp[1], p[1]).addcmul_(gp[2], p[2]).mul_(float_mask(t_sum >= _PERSPECTIVE_EPS, dtype))
+        gt = [torch.sub(gp[i], dot).div_(denom) for i in range(3)]
         gb = [gt[0] * z1 * z2, gt[1] * z0 * z2, gt[2] * z0 * z1]
-        gz = [
-            gz[0] + gt[1] * b[1] * z2 + gt[2] * b[2] * z1,
-            gz[1] + gt[0] * b[0] * z2 + gt[2] * b[2] * z0,
-            gz[2] + gt[0] * b[0] * z1 + gt[1] * b[1] * z0,
-        ]
+        gtb = [gt[i].mul_(b[i]) for i in range(3)]  # gt_i b_i (gt is not needed any more)
+        through_t = [(gtb[1] * z2).addcmul_(gtb[2], z1), (gtb[0] * z2).addcmul_(gtb[2], z0),
+                     (gtb[0] * z1).addcmul_(gtb[1], z0)]
+        gz = [through_t[i] if gz[i] is None else gz[i].add_(through_t[i]) for i in range(3)]
     # b_i = e_i / area. An edge function e(p, a, b) = (px - ax)(by - ay) - (py - ay)(bx - ax) has
     # de/dax = py - by, de/day = bx - px, de/dbx = ay - py, de/dby = px - ax; so with
     # H_i = gb_i / area + d loss / d area, the six sums of products collapse to cross products
     # of the pixel-to-vertex differences: d/dx0 = dy1 H2 - dy2 H1, d/dy0 = dx2 H1 - dx1 H2, ...
-    g_area = -(gb[0] * b[0] + gb[1] * b[1] + gb[2] * b[2]) / area
-    h0, h1, h2 = (gbi / area + g_area for gbi in gb)
+    g_area = (gb[0] * b[0]).addcmul_(gb[1], b[1]).addcmul_(gb[2], b[2]).div_(area).neg_()
+    h0, h1, h2 = (torch.div(gbi, area).add_(g_area) for gbi in gb)
     out = px.new_empty(px.shape[0], 9)  # columns x0, y0, z0, x1, ..., each written in place
-    torch.sub(d.dy1 * h2, d.dy2 * h1, out=out[:, 0])
-    torch.sub(d.dx2 * h1, d.dx1 * h2, out=out[:, 1])
-    torch.sub(d.dy2 * h0, d.dy0 * h2, out=out[:, 3])
-    torch.sub(d.dx0 * h2, d.dx2 * h0, out=out[:, 4])
-    torch.sub(d.dy0 * h1, d.dy1 * h0, out=out[:, 6])
-    torch.sub(d.dx1 * h0, d.dx0 * h1, out=out[:, 7])
+    for column, (u, hu, v_, hv) in zip((0, 1, 3, 4, 6, 7), (
+        (d.dy1, h2, d.dy2, h1), (d.dx2, h1, d.dx1, h2), (d.dy2, h0, d.dy0, h2),
+        (d.dx0, h2, d.dx2, h0), (d.dy0, h1, d.dy1, h0), (d.dx1, h0, d.dx0, h1),
+    )):
+        torch.addcmul(u * hu, v_, hv, value=-1, out=out[:, column])
     for i in range(3):
-        out[:, 3 * i + 2].copy_(gz[i])
+        if gz[i] is None:
+            out[:, 3 * i + 2].zero_()
+        else:
+            out[:, 3 * i + 2].copy_(gz[i])
     return out
 
 
@@ -244,16 +256,19 @@ def _edge_residual(
     apx: torch.Tensor, apy: torch.Tensor, abx: torch.Tensor, aby: torch.Tensor
 ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The vector (rx, ry) from the edge's nearest point to the pixel, and the clamped
-    parameter t of that point on the edge."""
-    t = ((abx * apx + aby * apy) / (abx * abx + aby * aby).clamp_min(1e-12)).clamp(0.0, 1.0)
-    return apx - t * abx, apy - t * aby, t
+    parameter t of that point on the edge: new tensors (computed in place, same values as
+    t = clamp((ab . ap) / max(|ab|^2, 1e-12), 0, 1), r = ap - t ab)."""
+    t = (abx * apx).add_(aby * apy)
+    t.div_((abx * abx).add_(aby * aby).clamp_min_(1e-12)).clamp_(0.0, 1.0)
+    # -(t ab) + ap is ap - t ab exactly (IEEE negation and addition)
+    return (t * abx).neg_().add_(apx), (t * aby).neg_().add_(apy), t
 
 
 def nearest_edge_distance2(d: PairDifferences) -> Tuple[torch.Tensor, torch.Tensor]:
     """(squared 2D distance from each pair's pixel to the nearest edge of its face, which edge):
     the edge as uint8 0, 1, 2 for v0v1, v0v2, v1v2, the first of equal ones in that order
     (PyTorch3D's backward picks so)."""
-    s01, s02, s12 = (rx * rx + ry * ry for rx, ry, _ in (_edge_residual(*edge) for edge in _edges(d)))
+    s01, s02, s12 = (rx.mul_(rx).add_(ry.mul_(ry)) for rx, ry, _ in (_edge_residual(*edge) for edge in _edges(d)))
     nearer = torch.minimum(s01, s02)
     on_v0v2 = (s02 < s01).view(torch.uint8)
     on_v1v2 = (s12 < nearer).view(torch.uint8)
@@ -272,18 +287,18 @@ def distance_backward(d: PairDifferences, grad_d2: torch.Tensor, edge: torch.Ten
     slower on the CPU.
     """
     code = edge.to(grad_d2.dtype)
-    on_v0v2 = code * (2 - code)  # 1 for edge 1, else 0
-    on_v1v2 = code * (code - 1) / 2  # 1 for edge 2, else 0
-    on_v0v1 = 1 - on_v0v2 - on_v1v2
+    on_v0v2 = (2 - code).mul_(code)  # 1 for edge 1, else 0
+    on_v1v2 = (code - 1).mul_(code).mul_(0.5)  # 1 for edge 2, else 0
+    on_v0v1 = (1 - on_v0v2).sub_(on_v1v2)
 
     def nearest(v01, v02, v12):
-        return torch.lerp(torch.lerp(v01, v02, on_v0v2), v12, on_v1v2)
+        return torch.lerp(v01, v02, on_v0v2).lerp_(v12, on_v1v2)
 
     rx, ry, t = _edge_residual(*(nearest(*values) for values in zip(*_edges(d))))
-    scale = -2 * grad_d2
-    gx, gy = scale * rx, scale * ry
+    scale = grad_d2 * -2
+    gx, gy = rx.mul_(scale), ry.mul_(scale)
     s = 1 - t  # weight of the edge's start: v0 unless the edge is v1v2; t: of its end, v2 unless v0v1
-    weights = (s * (1 - on_v1v2), s * on_v1v2 + t * on_v0v1, t * (1 - on_v0v1))
+    weights = ((1 - on_v1v2).mul_(s), torch.mul(s, on_v1v2).addcmul_(t, on_v0v1), (1 - on_v0v1).mul_(t))
     out = gx.new_empty(gx.shape[0], 3, 2)
     for i, wi in enumerate(weights):
         torch.mul(wi, gx, out=out[:, i, 0])
@@ -605,10 +620,10 @@ def _pixel_xy(pix: torch.Tensor, shape: Tuple[int, int, int], dtype: torch.dtype
     n, h, w = shape
     s = min(h, w)
     flat = pix.to(torch.float32 if n * h * w <= _EXACT_FLOAT32_PIXELS else torch.float64)
-    within = flat - torch.floor(flat / (h * w)) * (h * w)
-    row = torch.floor(within / w)
-    col = (within - row * w).to(dtype)
-    return (w - 1 - 2 * col) / s, (h - 1 - 2 * row.to(dtype)) / s
+    within = (flat / (h * w)).floor_().mul_(-(h * w)).add_(flat)  # flat - floor(flat / HW) HW, exact
+    row = (within / w).floor_()
+    col = (row * -w).add_(within).to(dtype)
+    return col.mul_(-2).add_(w - 1).div_(s), row.to(dtype).mul_(-2).add_(h - 1).div_(s)
 
 
 def rows_geometry(
