@@ -399,9 +399,9 @@ def _row_spans(
     xhi = torch.full_like(py, _BIG)
     for i in range(3):
         neg_slope, b, c, side = coef[4 * i : 4 * i + 4]
-        bound = ((b * py + c) / neg_slope).clamp(-_BIG, _BIG)
-        xlo = torch.maximum(xlo, torch.minimum(bound, side))
-        xhi = torch.minimum(xhi, torch.maximum(bound, side))
+        bound = (b * py).add_(c).div_(neg_slope).clamp_(-_BIG, _BIG)
+        torch.maximum(xlo, torch.minimum(bound, side), out=xlo)
+        torch.minimum(xhi, torch.maximum(bound, side), out=xhi)
     margin = 1e-3  # of a pixel
     lo = col0.index_select(0, seg_face)
     first = torch.maximum(torch.ceil((w - 1 - xhi * s) / 2 - margin), lo.to(xhi.dtype))
@@ -579,7 +579,7 @@ def select_fragments(
             n_pairs = int(ends[hi - 1] - (ends[lo - 1] if lo else 0))
             seg = torch.repeat_interleave(torch.arange(lo, hi, device=device), counts[lo:hi], output_size=n_pairs)
             pair = torch.arange(n_pairs, device=device) + (ends[lo - 1] if lo else 0)
-            px = xs.index_select(0, col_base.index_select(0, seg) + pair)
+            px = xs.index_select(0, col_base.index_select(0, seg).add_(pair))
             py = seg_py.index_select(0, seg)
             slot = seg_face.index_select(0, seg)
             # without geometry only x and y take part (edge functions and distances)
@@ -593,11 +593,11 @@ def select_fragments(
                 geometry = ()
             d2, edge = nearest_edge_distance2(diffs)
             del diffs
-            keep = inside | (d2 < blur_radius)
+            keep = (d2 < blur_radius).logical_or_(inside)
             if with_geometry:
                 keep &= z >= 0
             sel = torch.nonzero(keep).squeeze(1)
-            pix = pix_base.index_select(0, seg) + pair
+            pix = pix_base.index_select(0, seg).add_(pair)
             rows.append((pix, faces.index_select(0, slot)) + geometry + (d2, inside, edge), sel)
             if rows.size > merge_at:  # bound memory: drop what can no longer be among the K nearest
                 rows.replace(_nearest_k(rows.view(), k, depth))
@@ -712,7 +712,7 @@ class _FragmentGeometry(torch.autograd.Function):
             faces = slice(first, last + 1)
             (by_face,) = face_runs(f - first, last + 1 - first, torch.ones(f.numel(), dtype=table.dtype, device=f.device))
             if grad_dists is not None:
-                signed = grad_dists[part] * (1 - 2 * float_mask(inside[part], grad_dists.dtype))
+                signed = float_mask(inside[part], grad_dists.dtype).mul_(-2).add_(1).mul_(grad_dists[part])
                 grad_xy[faces] += by_face @ distance_backward(diffs, signed, edge[part]).view(-1, 6)
             if need_z:
                 geometry = geometry_backward(px, py, v, perspective_correct, clip,
