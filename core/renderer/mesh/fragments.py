@@ -18,6 +18,12 @@ _MAX_ROUNDS = 4
 _SORT_BELOW = 4096
 
 
+def _float_bits(z: torch.Tensor) -> torch.Tensor:
+    """The IEEE bits of float32 values as int64 (-0.0 read as 0.0): for z >= 0 an integer in the
+    same order as z."""
+    return (z + 0.0).view(torch.int32).to(torch.int64)
+
+
 def depth_ranks(pix: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
     """Rank (0 = nearest) of each entry by depth among the entries of its pixel.
 
@@ -28,8 +34,7 @@ def depth_ranks(pix: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         return pix.clone()
     if z.dtype == torch.float32:
         # One sort on an int64 (pixel, depth) key: z >= 0 as float32 bits is a monotone integer.
-        zbits = (z + 0.0).view(torch.int32).to(torch.int64)
-        order = torch.sort((pix << 31) | zbits, stable=True).indices
+        order = torch.sort((pix << 31) | _float_bits(z), stable=True).indices
     else:
         by_depth = torch.sort(z, stable=True).indices
         order = by_depth.index_select(0, torch.sort(pix.index_select(0, by_depth), stable=True).indices)
@@ -96,7 +101,7 @@ def beyond_nearest(pix: torch.Tensor, z: torch.Tensor, k: int) -> torch.Tensor:
 def _ordered_bits(z: torch.Tensor) -> torch.Tensor:
     """float32 values as int64 integers in the same order (for any non-NaN value; -0.0 = 0.0):
     the IEEE bits, with the magnitude bits of negative values flipped."""
-    bits = (z + 0.0).view(torch.int32).to(torch.int64)
+    bits = _float_bits(z)
     return bits ^ ((bits >> 31) & 0x7FFFFFFF)
 
 

@@ -307,12 +307,11 @@ def distance_backward(d: PairDifferences, grad_d2: torch.Tensor, edge: torch.Ten
 
 
 def _face_pixel_boxes(
-    face_verts: torch.Tensor, image_size: Tuple[int, int], blur_radius: float
+    face_verts: torch.Tensor, image_size: Tuple[int, int], grow: float
 ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Inclusive pixel ranges (col0, row0, ncols, nrows) of each face's box grown by sqrt(blur)."""
+    """Inclusive pixel ranges (col0, row0, ncols, nrows) of each face's box grown by `grow` (NDC)."""
     h, w = image_size
     s = min(h, w)
-    grow = math.sqrt(blur_radius) if blur_radius > 0 else 0.0
     xy = face_verts[..., :2]
     xmin = xy[..., 0].amin(1) - grow
     xmax = xy[..., 0].amax(1) + grow
@@ -349,22 +348,23 @@ _BIG, _TINY = 1e30, 1e-30
 def _screen_table(face_verts: torch.Tensor, reach: float) -> torch.Tensor:
     """(12, F) per-face coefficients of the three conditions that bound a face's spans.
 
-    For the edge opposite vertex i, with w_i = a_i x + b_i y + c_i the barycentric and h_i =
-    area / |edge_i|, w_i h_i is the signed distance from a point to the edge's line (positive on
-    the face's side), so a point within `reach` of the face has w_i h_i + reach > 0 for every
-    i: on a row y that is slope_i x + offset_i(y) > 0. Rows 4i..4i+3 hold -slope_i (never 0: a
-    zero slope becomes +-_TINY), b_i h_i and c_i h_i + reach (offset_i = b_i h_i y + that), and
-    _BIG with the sign of slope_i.
+    For the edge from vertex j to vertex k (opposite vertex i), the barycentric w_i times the
+    height area / |edge| is the signed distance from a point to the edge's line (positive on the
+    face's side): (ey x - ex y + y_j ex - x_j ey) sign(area) / |edge|, with (ex, ey) the edge.
+    A point within `reach` of the face has that distance + reach > 0 for every edge: on a row y,
+    slope x + offset(y) > 0. Rows 4i..4i+3 hold -slope (never 0: a zero slope becomes
+    +-_TINY), the y coefficient, the constant term + reach, and _BIG with the sign of slope.
+    For drawable faces (|area| > 1e-8).
     """
     x, y = face_verts[..., 0], face_verts[..., 1]
     rows = []
-    area = _edge(x[:, 2], y[:, 2], x[:, 0], y[:, 0], x[:, 1], y[:, 1]) + _AREA_EPS
+    orientation = torch.sign(_edge(x[:, 2], y[:, 2], x[:, 0], y[:, 0], x[:, 1], y[:, 1]))
     for j, k in ((1, 2), (2, 0), (0, 1)):
         ex, ey = x[:, k] - x[:, j], y[:, k] - y[:, j]
-        h = area.abs() / torch.sqrt(ex * ex + ey * ey).clamp_min(1e-12)
-        slope = ey / area * h
+        scale = orientation / torch.sqrt(ex * ex + ey * ey).clamp_min(1e-12)
+        slope = ey * scale
         slope = slope + torch.copysign(torch.full_like(slope, _TINY), slope)
-        rows += [-slope, -ex / area * h, (y[:, j] * ex - x[:, j] * ey) / area * h + reach,
+        rows += [-slope, -ex * scale, (y[:, j] * ex - x[:, j] * ey) * scale + reach,
                  torch.copysign(torch.full_like(slope, _BIG), slope)]
     return torch.stack(rows)
 
@@ -550,10 +550,10 @@ def select_fragments(
             return rows_geometry(table, pix, face, (num_images, h, w), perspective_correct, clip_barycentric_coords)[3]
 
         xs, ys = pixel_centers_ndc(image_size, device, face_verts.dtype)
-        col0, row0, ncols, nrows = _face_pixel_boxes(face_verts, image_size, blur_radius)
+        reach = math.sqrt(blur_radius) if blur_radius > 0 else 0.0  # the blur radius is a squared distance
+        col0, row0, ncols, nrows = _face_pixel_boxes(face_verts, image_size, reach)
         drawable = _face_is_drawable(face_verts, cull_backfaces) & (ncols > 0) & (nrows > 0)
         faces = torch.nonzero(drawable).squeeze(1)
-        reach = math.sqrt(blur_radius) if blur_radius > 0 else 0.0
         seg_face, seg_row, seg_col, counts = _row_spans(
             _screen_table(face_verts[faces], reach), col0[faces], row0[faces], ncols[faces], nrows[faces], image_size
         )
