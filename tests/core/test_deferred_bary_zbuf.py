@@ -35,11 +35,12 @@ CASES = [
     dict(faces_per_pixel=3, blur_radius=0.01, perspective_correct=True, clip_barycentric_coords=True),
     dict(faces_per_pixel=2, blur_radius=0.0, perspective_correct=True, clip_barycentric_coords=False),
     dict(faces_per_pixel=50, blur_radius=0.02, perspective_correct=True, clip_barycentric_coords=True),
+    dict(faces_per_pixel=3, blur_radius=0.01, perspective_correct=True, clip_barycentric_coords=True, cull_backfaces=True),
 ]
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-@pytest.mark.parametrize("settings", CASES, ids=["clip", "clip-persp", "no-blur-persp", "k50"])
+@pytest.mark.parametrize("settings", CASES, ids=["clip", "clip-persp", "no-blur-persp", "k50", "cull"])
 def test_deferred_fragments_equal_eager(settings, dtype):
     meshes = _random_meshes(1, dtype=dtype)
     eager = _rasterize(meshes, False, **settings)
@@ -149,7 +150,7 @@ def test_deferred_bary_zbuf_carry_gradients_when_read_and_detach():
 
 
 @pytest.mark.cuda
-@pytest.mark.parametrize("settings", CASES, ids=["clip", "clip-persp", "no-blur-persp", "k50"])
+@pytest.mark.parametrize("settings", CASES, ids=["clip", "clip-persp", "no-blur-persp", "k50", "cull"])
 def test_deferred_fragments_equal_eager_on_cuda(cuda_device, settings):
     """On CUDA too, deferral changes nothing: same values as the eager path on that device, and
     the same fragments as the CPU up to float32 rounding."""
