@@ -6,12 +6,21 @@ RGB), add the mesh regularisers (edge length, normal consistency, Laplacian smoo
 an optimiser step on per-vertex offsets (and colours). The whole run state - parameters,
 optimiser moments, the view sampler's random state and the history - round-trips through
 :meth:`state_dict` / :meth:`load_state_dict`, so a paused run resumes exactly.
+
+On the CPU the iteration's views are split among worker threads (one torch thread each), each
+rendering its views and differentiating their image losses while the calling thread computes the
+mesh regularisers. Much of a render's work is in operations torch runs on one thread only
+(gathers, scatters, comparisons) and in Python, so two renders side by side use two cores far
+better than one render with two torch threads. Gradients are summed in a fixed order: a run is
+deterministic for a given seed and worker count.
 """
 
 from __future__ import annotations
 
+import os
 import time
-from typing import Any, Dict, List, Optional
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
@@ -38,8 +47,14 @@ INITIAL_COLOR = 0.5
 class Fitter:
     """Run a fit step by step. Never touches Qt; deterministic for a given seed on CPU."""
 
-    def __init__(self, targets: Targets, config: FitConfig, source: Optional[Meshes] = None) -> None:
+    def __init__(self, targets: Targets, config: FitConfig, source: Optional[Meshes] = None,
+                 workers: Optional[int] = None) -> None:
+        """workers: threads that render an iteration's views side by side on the CPU (default:
+        one per view, at most the machine's cores; 1 renders all views as one batch on the
+        calling thread, as on CUDA)."""
         config.validate()
+        if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+            raise ValueError(f"workers must be None or a positive int; got {workers!r}")
         if config.views_per_iteration > targets.num_views:
             raise ValueError(f"views_per_iteration ({config.views_per_iteration}) exceeds the {targets.num_views} target views")
         self.config = config
@@ -59,6 +74,8 @@ class Fitter:
         else:
             self.optimizer = torch.optim.Adam(params, lr=config.lr)
         self._generator = torch.Generator().manual_seed(config.seed)
+        self.workers = workers if workers is not None else max(1, min(config.views_per_iteration, os.cpu_count() or 1))
+        self._pool: Optional[ThreadPoolExecutor] = None
         self.iteration = 0
         self.history: List[Dict[str, float]] = []
         self.last_vertex_grad: Optional[torch.Tensor] = None
@@ -121,32 +138,80 @@ class Fitter:
         mesh.textures = TexturesVertex(verts_features=self.colors[None])
         return mesh
 
-    def step(self) -> Dict[str, float]:
-        """Run one iteration; return ``{"iteration", "total", <each loss term>, "seconds"}``."""
-        start = time.perf_counter()
+    def _parameters(self) -> List[torch.Tensor]:
+        return [self.deform, self.colors] if self.config.fit_colors else [self.deform]
+
+    def _view_groups(self, views: List[int]) -> List[List[int]]:
+        """The views split into consecutive groups, one per worker that renders them (one group,
+        a single batch, on CUDA or with one worker)."""
+        count = 1 if self.device.type != "cpu" else min(self.workers, len(views))
+        bounds = [round(i * len(views) / count) for i in range(count + 1)]
+        return [views[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+
+    def _image_losses(self, mesh: Meshes, cameras: Any, views: List[int]) -> Tuple[Dict[str, torch.Tensor], Sequence[Optional[torch.Tensor]]]:
+        """The silhouette (and RGB) losses of `views`, as their share of the iteration's mean over
+        all its views, and the gradients of their weighted sum w.r.t. the fitted parameters."""
         cfg = self.config
-        views = torch.randperm(self.targets.num_views, generator=self._generator)[: cfg.views_per_iteration]
+        images = self._renderer(mesh.extend(len(views)), cameras=cameras)
+        index = torch.tensor(views, device=self.device)
+        share = len(views) / cfg.views_per_iteration
+        terms = {"silhouette": ((images[..., 3] - self.targets.silhouettes[index]) ** 2).mean() * share}
+        if self._uses_rgb():
+            terms["rgb"] = ((images[..., :3] - self.targets.images[index]) ** 2).mean() * share
+        total = sum(cfg.weights[name] * value for name, value in terms.items())
+        grads = torch.autograd.grad(total, self._parameters(), allow_unused=True)
+        return {name: value.detach() for name, value in terms.items()}, grads
+
+    def _regularizers(self) -> Tuple[Dict[str, torch.Tensor], torch.Tensor]:
+        """The mesh regularisers (edge, normal consistency, Laplacian) and the gradient of their
+        weighted sum w.r.t. the vertex offsets."""
         mesh = self._current()
-        batch = mesh.extend(len(views))
-        views_list = views.tolist()
-        images = self._renderer(batch, cameras=self.targets.cameras[views_list])
-        views_dev = views.to(self.device)
         terms = {
-            "silhouette": ((images[..., 3] - self.targets.silhouettes[views_dev]) ** 2).mean(),
             "edge": mesh_edge_loss(mesh),
             "normal": mesh_normal_consistency(mesh),
             "laplacian": mesh_laplacian_smoothing(mesh, method="uniform"),
         }
-        if self._uses_rgb():
-            terms["rgb"] = ((images[..., :3] - self.targets.images[views_dev]) ** 2).mean()
-        total = sum(cfg.weights[name] * value for name, value in terms.items())
-        self.optimizer.zero_grad(set_to_none=True)
-        total.backward()
+        total = sum(self.config.weights[name] * value for name, value in terms.items())
+        (grad,) = torch.autograd.grad(total, [self.deform])
+        return {name: value.detach() for name, value in terms.items()}, grad
+
+    def _worker_pool(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="fit-view", initializer=torch.set_num_threads, initargs=(1,))
+        return self._pool
+
+    def step(self) -> Dict[str, float]:
+        """Run one iteration; return ``{"iteration", "total", <each loss term>, "seconds"}``."""
+        start = time.perf_counter()
+        cfg = self.config
+        views = torch.randperm(self.targets.num_views, generator=self._generator)[: cfg.views_per_iteration].tolist()
+        groups = self._view_groups(views)
+        # Meshes and cameras are made here, not in the workers: they share cached state.
+        jobs = [(self._current(), self.targets.cameras[group], group) for group in groups]
+        if len(jobs) == 1:
+            regularizers, regularizer_grad = self._regularizers()
+            results = [self._image_losses(*jobs[0])]
+        else:  # everything on the workers (one torch thread each), the short regularisers first
+            pool = self._worker_pool()
+            pending_regularizers = pool.submit(self._regularizers)
+            pending = [pool.submit(self._image_losses, *job) for job in jobs]
+            regularizers, regularizer_grad = pending_regularizers.result()
+            results = [job.result() for job in pending]
+        terms = dict(regularizers)
+        for image_terms, _ in results:
+            for name, value in image_terms.items():
+                terms[name] = value if name not in terms else terms[name] + value
+        grads = [sum(g for g in column if g is not None) if any(g is not None for g in column) else None
+                 for column in zip(*(grads for _, grads in results))]
+        grads[0] = grads[0] + regularizer_grad if grads[0] is not None else regularizer_grad
+        total = sum(cfg.weights[name] * value for name, value in regularizers.items()) + sum(cfg.weights[name] * terms[name] for name in ("silhouette", "rgb") if name in terms)
+        for parameter, grad in zip(self._parameters(), grads):
+            parameter.grad = grad
         self.last_vertex_grad = self.deform.grad.detach().clone()
         self.optimizer.step()
         self.iteration += 1
-        record = {"iteration": self.iteration, "total": float(total.detach())}
-        record.update({name: float(terms[name].detach()) if name in terms else float("nan") for name in LOSS_TERMS})
+        record = {"iteration": self.iteration, "total": float(total)}
+        record.update({name: float(terms[name]) if name in terms else float("nan") for name in LOSS_TERMS})
         record["seconds"] = time.perf_counter() - start
         self.history.append(record)
         return record

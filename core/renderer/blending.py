@@ -6,16 +6,25 @@ log-sigmoids, which is exact and keeps gradients finite where p is close to 1.
 """
 from __future__ import annotations
 
+import math
 from typing import NamedTuple, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
+
+from core.utils.masks import float_mask, true_positions
 
 from .mesh.fragments import Fragments, SparseFragments
 
 _Z_INV_EPS = 1e-10
 # Softmax share below which a slot's colour is not shaded (see softmax_contributors).
 NEGLIGIBLE_SHARE = 1e-10
+# Every pixel's softmax denominator is at least the background term's floor _Z_INV_EPS, so a
+# depth weight under exp(_NEGLIGIBLE_DEPTH_EXPONENT) = NEGLIGIBLE_SHARE * _Z_INV_EPS has a share
+# below NEGLIGIBLE_SHARE wherever it is: such weights are set to exactly 0 (see _depth_weights).
+_NEGLIGIBLE_DEPTH_EXPONENT = math.log(NEGLIGIBLE_SHARE * _Z_INV_EPS)
+# exp() of arguments under this gives less than _Z_INV_EPS, which the background term clamps to.
+_BACKGROUND_EXPONENT_FLOOR = math.log(_Z_INV_EPS) - 1.0
 
 
 class BlendParams(NamedTuple):
@@ -31,7 +40,7 @@ def sparse_fragments(fragments: Fragments) -> SparseFragments:
     if fragments.sparse is not None:
         return fragments.sparse
     n, h, w, k = fragments.pix_to_face.shape
-    slot = torch.nonzero(fragments.pix_to_face.reshape(-1) >= 0).squeeze(1)
+    slot = true_positions(fragments.pix_to_face.reshape(-1) >= 0)
     return SparseFragments(
         (n, h, w, k),
         slot // k,
@@ -89,7 +98,10 @@ def _depth_weights(
 
     z_inv falls as depth grows, so a pixel's largest z_inv is its nearest fragment's (on equal
     depths the first slot's, which is the one torch.max picks in PyTorch3D and the one its
-    gradient reaches).
+    gradient reaches). Weights of negligible share (under exp(_NEGLIGIBLE_DEPTH_EXPONENT)) are
+    exactly 0, with zero gradient: neither the image nor any gradient changes by a representable
+    amount, the backward pass can skip their fragments, and exp() never underflows (which
+    runs about ten times slower than exp() of normal results on the CPU).
     """
     n, h, w, _ = sparse.shape
     znear = _per_slot("znear", znear, sparse, like)
@@ -99,7 +111,9 @@ def _depth_weights(
     z_max = like.new_full((n * h * w,), _Z_INV_EPS).index_put(
         (sparse.pix.index_select(0, nearest),), z_inv.index_select(0, nearest).clamp_min(_Z_INV_EPS)
     )
-    return torch.exp((z_inv - z_max.index_select(0, sparse.pix)) / gamma), z_max
+    exponent = (z_inv - z_max.index_select(0, sparse.pix)) / gamma
+    significant = float_mask(exponent >= _NEGLIGIBLE_DEPTH_EXPONENT, exponent.dtype)
+    return torch.exp(exponent.clamp_min(_NEGLIGIBLE_DEPTH_EXPONENT)) * significant, z_max
 
 
 class SoftmaxTerms(NamedTuple):
@@ -125,7 +139,8 @@ def softmax_terms(
     sigma, gamma = blend_params.sigma, blend_params.gamma
     depth, z_max = _depth_weights(sparse, gamma, znear, zfar, sparse.dists)
     weights = torch.sigmoid(-sparse.dists / sigma) * depth
-    delta = torch.exp((_Z_INV_EPS - z_max) / gamma).clamp_min(_Z_INV_EPS)
+    # (the floor on the exponent changes no value: exp() of it is already under the clamp)
+    delta = torch.exp(((_Z_INV_EPS - z_max) / gamma).clamp_min(_BACKGROUND_EXPONENT_FLOOR)).clamp_min(_Z_INV_EPS)
     return SoftmaxTerms(weights, delta, silhouette_alpha(sparse, sigma, sparse.dists).reshape(-1))
 
 
@@ -140,7 +155,7 @@ def softmax_contributors(sparse: SparseFragments, terms: SoftmaxTerms) -> torch.
     with torch.no_grad():
         weights = terms.weights.detach()
         denom = torch.zeros_like(terms.delta).index_add(0, sparse.pix, weights) + terms.delta
-        return torch.nonzero(weights > NEGLIGIBLE_SHARE * denom.index_select(0, sparse.pix)).squeeze(1)
+        return true_positions(weights > NEGLIGIBLE_SHARE * denom.index_select(0, sparse.pix))
 
 
 def softmax_blend_sparse(
@@ -165,11 +180,14 @@ def softmax_blend_sparse(
     pix, weights = sparse.pix, terms.weights
     if rows is not None:
         pix, weights = pix.index_select(0, rows), weights.index_select(0, rows)
-    weighted = colors.new_zeros(npix, 3).index_add(0, pix, weights[:, None] * colors)
     denom = colors.new_zeros(npix).index_add(0, sparse.pix, terms.weights) + terms.delta
     bg = background_rgb(blend_params, colors)
-    rgb = (weighted + terms.delta[:, None] * bg) / denom[:, None]
-    return torch.cat((rgb, terms.alpha[:, None]), dim=-1).view(n, h, w, 4)
+    # Channel by channel: 1-D index_add runs about three times faster than one over (M, 3) rows.
+    rgb = [
+        (colors.new_zeros(npix).index_add_(0, pix, weights * channel) + terms.delta * bg[c]) / denom
+        for c, channel in enumerate(colors.unbind(1))
+    ]
+    return torch.stack((*rgb, terms.alpha), dim=1).view(n, h, w, 4)
 
 
 def softmax_rgb_blend(

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from core import renderer as R
-from core.renderer.blending import softmax_terms
+from core.renderer.blending import softmax_terms, sparse_fragments
 from core.renderer.mesh.fragments import Fragments, SparseFragments
 from core.structures import Meshes
 from core.utils import ico_sphere
@@ -299,3 +299,38 @@ def test_nearest_depth_gradient_goes_to_the_first_of_equal_depths():
     (grad,) = torch.autograd.grad(terms.delta.sum(), zbuf)  # the background term depends on z_max only
     assert grad[1] != 0 and grad[3] != 0
     assert grad[0] == 0 and grad[2] == 0
+
+
+def test_negligible_depth_weights_are_exact_zeros_and_change_nothing_representable():
+    """A depth weight under NEGLIGIBLE_SHARE * 1e-10 (the background term's floor, so under every
+    pixel's denominator) is set to 0 with a zero gradient, so that the backward pass can skip its
+    fragment; the image and gradients still equal the unabridged formula (float64 reference)."""
+    sigma, gamma = 1e-3, 1e-4
+    frags, colors = random_fragments(11, sigma=sigma, n=2, h=6, w=7, k=6)
+    sparse = sparse_fragments(frags)
+    z_inv = (100.0 - sparse.zbuf) / 99.0
+    z_max = torch.full((2 * 6 * 7,), -math.inf, dtype=torch.float64).scatter_reduce_(0, sparse.pix, z_inv, "amax")
+    exponent = (z_inv - z_max[sparse.pix]) / gamma
+    negligible = exponent < math.log(1e-20)
+    assert 0 < negligible.sum() < negligible.numel()
+    weights = softmax_terms(sparse, R.BlendParams(sigma=sigma, gamma=gamma)).weights
+    assert torch.all(weights[negligible] == 0) and torch.all(weights[~negligible] > 0)
+
+    weight = torch.randn(2, 6, 7, 4, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    params = R.BlendParams(sigma=sigma, gamma=gamma)
+
+    def image_and_grads(fn):
+        z = frags.zbuf.clone().requires_grad_(True)
+        d = frags.dists.clone().requires_grad_(True)
+        f = Fragments(pix_to_face=frags.pix_to_face, zbuf=z, bary_coords=frags.bary_coords, dists=d)
+        image = fn(f)
+        z_grad, d_grad = torch.autograd.grad((image * weight).sum(), (z, d))
+        return image.detach(), z_grad, d_grad
+
+    got = image_and_grads(lambda f: R.softmax_rgb_blend(colors, f, params))
+    want = image_and_grads(lambda f: ref_softmax(colors, f.pix_to_face, f.zbuf, f.dists, sigma, gamma, torch.ones(3, dtype=torch.float64)))
+    torch.testing.assert_close(got[0], want[0], rtol=1e-12, atol=1e-15)
+    for a, b in zip(got[1:], want[1:]):
+        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-9 * float(b.abs().max()))
+    flat = sparse.pix * 6 + sparse.rank  # the dense slot of each sparse entry
+    assert torch.all(got[1].reshape(-1)[flat[negligible]] == 0)

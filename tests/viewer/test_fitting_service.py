@@ -33,11 +33,12 @@ def _wait_phase(qtbot, service, phase: str) -> None:
 
 
 def _reference_history(config, pause_at: int | None = None, changes: dict | None = None) -> list[dict]:
-    """The same fit run straight through on this thread (optionally changing settings at `pause_at`)."""
+    """The same fit run straight through on this thread (optionally changing settings at `pause_at`),
+    with the service's one torch thread and so one view worker (worker counts differ in rounding)."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        fitter = Fitter(make_targets(ellipsoid(), config), config)
+        fitter = Fitter(make_targets(ellipsoid(), config), config, workers=1)
         if pause_at is not None:
             fitter.run(pause_at)
             fitter.update_config(**changes)

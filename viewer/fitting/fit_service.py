@@ -163,7 +163,8 @@ class _Worker(QThread):
         self._run, self._run_id = None, run_id
         self._set_phase("preparing")
         try:
-            fitter = _build_fitter(job)
+            # the fit keeps to the cores it was given: as many view workers as torch threads
+            fitter = _build_fitter(job, workers=self._service.torch_threads)
         except (OSError, ValueError, TypeError, RuntimeError) as exc:
             self._service._failed.emit(run_id, f"{type(exc).__name__}: {exc}" if not isinstance(exc, ValueError) else str(exc))
             self._set_phase("failed")
@@ -250,7 +251,7 @@ class _Worker(QThread):
         self._service._phase.emit(self._run_id, phase)  # the service drops repeats
 
 
-def _build_fitter(job: FitJob) -> Fitter:
+def _build_fitter(job: FitJob, workers: int | None = None) -> Fitter:
     config = job.config
     if job.target_folder is not None:
         targets = load_image_targets(job.target_folder, config.device)
@@ -265,7 +266,7 @@ def _build_fitter(job: FitJob) -> Fitter:
         source = load_mesh(job.source_path)
     if source is not None:
         source, _, _ = normalize_mesh(source)
-    return Fitter(targets, config, source)
+    return Fitter(targets, config, source, workers=workers)
 
 
 class FitService(QObject):

@@ -7,6 +7,8 @@ from typing import Callable, Optional, Tuple, Union
 
 import torch
 
+from core.utils.masks import true_positions
+
 _FIELDS = ("pix_to_face", "zbuf", "bary_coords", "dists")
 
 
@@ -87,7 +89,7 @@ def beyond_nearest(pix: torch.Tensor, z: torch.Tensor, k: int) -> torch.Tensor:
             beyond = lower >= slots
         else:
             beyond.index_put_((where[lower >= slots],), torch.ones((), dtype=torch.bool, device=pix.device))
-        straddle = torch.nonzero((lower < slots) & (lower + size > slots)).squeeze(1)
+        straddle = true_positions((lower < slots) & (lower + size > slots))
         shrunk = straddle.numel() < where.numel()
         where, pix, z = where.index_select(0, straddle), pix.index_select(0, straddle), z.index_select(0, straddle)
         slots = (slots - lower).index_select(0, straddle)
@@ -95,7 +97,7 @@ def beyond_nearest(pix: torch.Tensor, z: torch.Tensor, k: int) -> torch.Tensor:
             break
     if where.numel():
         beyond.index_put_((where[depth_ranks(pix, z) >= slots],), torch.ones((), dtype=torch.bool, device=pix.device))
-    return torch.nonzero(beyond).squeeze(1)
+    return true_positions(beyond)
 
 
 def _ordered_bits(z: torch.Tensor) -> torch.Tensor:
@@ -126,11 +128,11 @@ def nearest_in_pixel(pix: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
     else:
         nearest = torch.full((npix,), math.inf, dtype=z.dtype, device=z.device)
         nearest.scatter_reduce_(0, pix, z, reduce="amin")
-        hit = torch.nonzero(z == nearest.index_select(0, pix)).squeeze(1)
+        hit = true_positions(z == nearest.index_select(0, pix))
         first = torch.full((npix,), m, dtype=torch.int64, device=pix.device)
         first.scatter_reduce_(0, pix.index_select(0, hit), hit, reduce="amin")
         chosen[first] = True
-    return torch.nonzero(chosen[:-1]).squeeze(1)
+    return true_positions(chosen[:-1])
 
 
 class SparseFragments:
@@ -201,7 +203,7 @@ class SparseFragments:
         if self.shape[3] == 1:
             return torch.arange(self.pix.numel(), device=self.pix.device)
         if self.rank is not None:
-            return torch.nonzero(self.rank == 0).squeeze(1)
+            return true_positions(self.rank == 0)
         return nearest_in_pixel(self.pix, self.zbuf.detach())
 
     def detach(self) -> "SparseFragments":

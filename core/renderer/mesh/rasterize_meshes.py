@@ -22,11 +22,11 @@ Pixel centres follow PyTorch3D's NDC: +X left, +Y up, the shorter image side spa
 from __future__ import annotations
 
 import math
-from typing import Callable, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Callable, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
 
-from core.utils.masks import float_mask
+from core.utils.masks import float_mask, true_positions
 
 from .fragments import SparseFragments, beyond_nearest, nearest_in_pixel
 from .sparse_rows import face_runs
@@ -407,7 +407,7 @@ def _row_spans(
     first = torch.maximum(torch.ceil((w - 1 - xhi * s) / 2 - margin), lo.to(xhi.dtype))
     last = torch.minimum(torch.floor((w - 1 - xlo * s) / 2 + margin), (lo + ncols.index_select(0, seg_face) - 1).to(xlo.dtype))
     count = (last - first + 1).clamp_min(0).long()
-    keep = torch.nonzero(count).squeeze(1)
+    keep = true_positions(count)
     return tuple(t.index_select(0, keep) for t in (seg_face, seg_row, first.long(), count))  # type: ignore[return-value]
 
 
@@ -447,7 +447,7 @@ class Selection(NamedTuple):
         if dropped.numel() * _ROWS_PER_RUN > total:
             kept = torch.ones(total, dtype=torch.bool, device=self.pix.device)
             kept[dropped] = False
-            return self.take(torch.nonzero(kept).squeeze(1))
+            return self.take(true_positions(kept))
         cuts = [-1] + dropped.tolist() + [total]
         runs = [(a + 1, b) for a, b in zip(cuts[:-1], cuts[1:]) if b > a + 1]
         return Selection(
@@ -502,7 +502,7 @@ def _nearest_k(rows: Selection, k: int, depth: Callable[[torch.Tensor, torch.Ten
         keep = nearest_in_pixel(pix, rows.z)
         return rows.take(keep)._replace(rank=torch.zeros_like(keep))
     over = torch.bincount(pix) > k
-    crowded = torch.nonzero(over.index_select(0, pix)).squeeze(1)
+    crowded = true_positions(over.index_select(0, pix))
     if crowded.numel() == 0:
         return rows
     crowded_pix = pix.index_select(0, crowded)
@@ -553,7 +553,7 @@ def select_fragments(
         reach = math.sqrt(blur_radius) if blur_radius > 0 else 0.0  # the blur radius is a squared distance
         col0, row0, ncols, nrows = _face_pixel_boxes(face_verts, image_size, reach)
         drawable = _face_is_drawable(face_verts, cull_backfaces) & (ncols > 0) & (nrows > 0)
-        faces = torch.nonzero(drawable).squeeze(1)
+        faces = true_positions(drawable)
         seg_face, seg_row, seg_col, counts = _row_spans(
             _screen_table(face_verts[faces], reach), col0[faces], row0[faces], ncols[faces], nrows[faces], image_size
         )
@@ -596,7 +596,7 @@ def select_fragments(
             keep = (d2 < blur_radius).logical_or_(inside)
             if with_geometry:
                 keep &= z >= 0
-            sel = torch.nonzero(keep).squeeze(1)
+            sel = true_positions(keep)
             pix = pix_base.index_select(0, seg).add_(pair)
             rows.append((pix, faces.index_select(0, slot)) + geometry + (d2, inside, edge), sel)
             if rows.size > merge_at:  # bound memory: drop what can no longer be among the K nearest
@@ -698,30 +698,45 @@ class _FragmentGeometry(torch.autograd.Function):
         table = _coordinate_rows(face_verts)
         num_faces = table.shape[1]
         grad = table.new_zeros(num_faces, 9)  # rows x0, y0, z0, x1, ... of each face
-        grad_xy = table.new_zeros(num_faces, 6)  # x0, y0, x1, y1, x2, y2, from the distances
-        need_z = grad_bary is not None or grad_z is not None  # distances depend on x and y only
-        for start in range(0, face.numel(), _CHUNK_PAIRS):
-            part = slice(start, start + _CHUNK_PAIRS)
-            f = face[part]
-            px, py = _pixel_xy(pix[part], shape, table.dtype)
-            v = tuple(row.index_select(0, f) if need_z or i % 3 != 2 else None for i, row in enumerate(table))
-            diffs = pair_differences(px, py, v)
-            # Pairs come in packed-face order: one sparse product sums each face's run of pairs,
-            # over the rows of the faces this chunk holds only.
-            first, last = f[[0, -1]].tolist()
-            faces = slice(first, last + 1)
-            (by_face,) = face_runs(f - first, last + 1 - first, torch.ones(f.numel(), dtype=table.dtype, device=f.device))
-            if grad_dists is not None:
-                signed = float_mask(inside[part], grad_dists.dtype).mul_(-2).add_(1).mul_(grad_dists[part])
-                grad_xy[faces] += by_face @ distance_backward(diffs, signed, edge[part]).view(-1, 6)
-            if need_z:
-                geometry = geometry_backward(px, py, v, perspective_correct, clip,
-                                             None if grad_bary is None else grad_bary[part],
-                                             None if grad_z is None else grad_z[part], diffs)
-                grad[faces] += by_face @ geometry
-        grad = grad.view(face_verts.shape)
-        grad[:, :, :2] += grad_xy.view(-1, 3, 2)
-        return (grad,) + (None,) * 13
+        if grad_dists is not None:  # distances depend on x and y only
+            grad_xy = table.new_zeros(num_faces, 6)  # x0, y0, x1, y1, x2, y2
+            signed = float_mask(inside, grad_dists.dtype).mul_(-2).add_(1).mul_(grad_dists)
+            for part, faces, by_face in _face_chunks(face, table.dtype):
+                px, py = _pixel_xy(pix[part], shape, table.dtype)
+                v = tuple(row.index_select(0, face[part]) if i % 3 != 2 else None for i, row in enumerate(table))
+                grad_xy[faces] += by_face @ distance_backward(pair_differences(px, py, v), signed[part], edge[part]).view(-1, 6)
+            grad.view(-1, 3, 3)[:, :, :2] += grad_xy.view(-1, 3, 2)
+        if grad_bary is not None or grad_z is not None:
+            # Only rows whose barycentrics or depth receive a gradient (shaders leave most at
+            # exactly 0: hidden or negligible fragments) take part; the others add nothing.
+            columns = ([] if grad_z is None else [grad_z]) + ([] if grad_bary is None else list(grad_bary.unbind(1)))
+            active = columns[0] != 0
+            for column in columns[1:]:  # column by column: several times faster than .any(1)
+                active |= column != 0
+            rows = true_positions(active)
+            if rows.numel() < face.numel():
+                pix, face = pix.index_select(0, rows), face.index_select(0, rows)
+                grad_bary = None if grad_bary is None else grad_bary.index_select(0, rows)
+                grad_z = None if grad_z is None else grad_z.index_select(0, rows)
+            for part, faces, by_face in _face_chunks(face, table.dtype):
+                px, py = _pixel_xy(pix[part], shape, table.dtype)
+                v = tuple(row.index_select(0, face[part]) for row in table)
+                grad[faces] += by_face @ geometry_backward(px, py, v, perspective_correct, clip,
+                                                           None if grad_bary is None else grad_bary[part],
+                                                           None if grad_z is None else grad_z[part])
+        return (grad.view(face_verts.shape),) + (None,) * 13
+
+
+def _face_chunks(face: torch.Tensor, dtype: torch.dtype) -> Iterator[Tuple[slice, slice, torch.Tensor]]:
+    """Chunks of at most _CHUNK_PAIRS rows of `face` (ascending packed face indices): per chunk,
+    its rows, the faces it spans, and the sparse matrix that sums each of those faces' run of
+    rows (one product instead of a scatter; memory stays at one chunk)."""
+    for start in range(0, face.numel(), _CHUNK_PAIRS):
+        part = slice(start, start + _CHUNK_PAIRS)
+        f = face[part]
+        first, last = f[[0, -1]].tolist()
+        (by_face,) = face_runs(f - first, last + 1 - first, torch.ones(f.numel(), dtype=dtype, device=f.device))
+        yield part, slice(first, last + 1), by_face
 
 
 def rasterize_meshes(
