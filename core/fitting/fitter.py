@@ -152,7 +152,7 @@ class Fitter:
         """The silhouette (and RGB) losses of `views`, as their share of the iteration's mean over
         all its views, and the gradients of their weighted sum w.r.t. the fitted parameters."""
         cfg = self.config
-        images = self._renderer(mesh.extend(len(views)), cameras=cameras)
+        images = self._renderer(mesh if len(views) == 1 else mesh.extend(len(views)), cameras=cameras)
         index = torch.tensor(views, device=self.device)
         share = len(views) / cfg.views_per_iteration
         terms = {"silhouette": ((images[..., 3] - self.targets.silhouettes[index]) ** 2).mean() * share}
