@@ -8,7 +8,7 @@ optimiser moments, the view sampler's random state and the history - round-trips
 :meth:`state_dict` / :meth:`load_state_dict`, so a paused run resumes exactly.
 
 On the CPU the iteration's views are split among worker threads (one torch thread each), each
-rendering its views and differentiating their image losses while the calling thread computes the
+rendering its views and differentiating their image losses; one of them first computes the
 mesh regularisers. Much of a render's work is in operations torch runs on one thread only
 (gathers, scatters, comparisons) and in Python, so two renders side by side use two cores far
 better than one render with two torch threads. Gradients are summed in a fixed order: a run is
@@ -198,13 +198,12 @@ class Fitter:
             regularizers, regularizer_grad = pending_regularizers.result()
             results = [job.result() for job in pending]
         terms = dict(regularizers)
-        for image_terms, _ in results:
+        for image_terms, _ in results:  # in view order, like the gradients below
             for name, value in image_terms.items():
-                terms[name] = value if name not in terms else terms[name] + value
-        grads = [sum(g for g in column if g is not None) if any(g is not None for g in column) else None
-                 for column in zip(*(grads for _, grads in results))]
-        grads[0] = grads[0] + regularizer_grad if grads[0] is not None else regularizer_grad
-        total = sum(cfg.weights[name] * value for name, value in regularizers.items()) + sum(cfg.weights[name] * terms[name] for name in ("silhouette", "rgb") if name in terms)
+                terms[name] = terms[name] + value if name in terms else value
+        total = sum(cfg.weights[name] * value for name, value in terms.items())
+        grads = [_sum_present(column) for column in zip(*(grads for _, grads in results))]
+        grads[0] = _sum_present([grads[0], regularizer_grad])
         for parameter, grad in zip(self._parameters(), grads):
             parameter.grad = grad
         self.last_vertex_grad = self.deform.grad.detach().clone()
@@ -267,6 +266,13 @@ class Fitter:
         self.history = [dict(r) for r in state["history"]]
         self.config = config
         self._build_renderer()
+
+
+def _sum_present(grads: Sequence[Optional[torch.Tensor]]) -> Optional[torch.Tensor]:
+    """The sum of the gradients that are not None, in order (None when all are: the parameter
+    took no part)."""
+    present = [g for g in grads if g is not None]
+    return sum(present[1:], present[0]) if present else None
 
 
 def _clone_state(value: Any) -> Any:
