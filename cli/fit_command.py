@@ -53,6 +53,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--sphere-level", type=int, default=d.sphere_level, help="ico_sphere level of the source (0-6)")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    p.add_argument("--workers", type=positive_int, default=None,
+                   help="threads rendering an iteration's views side by side on the CPU (default: one per view, up to the cores)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run)
 
@@ -99,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     config = _config(args)
     targets = _targets(args, config)
     try:
-        fitter = Fitter(targets, config)
+        fitter = Fitter(targets, config, workers=args.workers)
     except ValueError as exc:
         raise CliError(str(exc)) from None
 

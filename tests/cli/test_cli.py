@@ -142,7 +142,7 @@ def test_fit_from_an_image_folder(tmp_path, mesh_file):
     save_image_targets(targets, tmp_path / "views")
     out = tmp_path / "fitted.ply"
     history = tmp_path / "h.csv"
-    code = cli_main(["fit", str(tmp_path / "views"), "--out", str(out), "--history", str(history), *TINY_FIT])
+    code = cli_main(["fit", str(tmp_path / "views"), "--out", str(out), "--history", str(history), *TINY_FIT, "--workers", "1"])
     assert code == 0
     assert load_mesh(out).verts_packed().shape == (42, 3)
     assert len(history.read_text().splitlines()) == 7
@@ -176,6 +176,7 @@ def test_fit_errors_are_one_line(tmp_path, mesh_file, capsys):
     check(2, [mesh_file, "--out", out, "--lr", "-1"], "--lr")
     check(1, [mesh_file, "--out", out, "--momentum", "1.5"], "momentum")
     check(1, [mesh_file, "--out", out, "--views", "2", "--views-per-iteration", "3"], "views_per_iteration")
+    check(2, [mesh_file, "--out", out, "--workers", "0"], "--workers")
     check(1, [mesh_file, "--out", out, "--device", "cuda:7"], "cuda")
     check(2, [mesh_file, "--out", out, "--optimizer", "lbfgs"], "--optimizer")
     assert not (tmp_path / "f.obj").exists()
