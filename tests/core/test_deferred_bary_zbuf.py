@@ -121,7 +121,8 @@ def test_silhouette_renderer_defers_and_matches_eager(monkeypatch):
         images, fragments = render(mesh.update_padded(verts))
         (grad,) = torch.autograd.grad(images[..., 3].sum(), verts)
         results.append((images.detach(), grad, fragments))
-    assert calls == [False, True]
+    half = len(calls) // 2  # one call per group of images (see parallel_parts)
+    assert half >= 1 and calls == [False] * half + [True] * half
     (img_d, grad_d, frag_d), (img_e, grad_e, frag_e) = results
     assert torch.equal(img_d, img_e)
     torch.testing.assert_close(grad_d, grad_e, rtol=1e-5, atol=1e-6)
@@ -132,7 +133,7 @@ def test_silhouette_renderer_defers_and_matches_eager(monkeypatch):
     textured = mesh.clone()
     textured.textures = R.TexturesVertex(verts_features=torch.ones_like(mesh.verts_padded()))
     R.MeshRenderer(rasterizer, R.SoftPhongShader(cameras=cameras, blend_params=blend))(textured)
-    assert calls == [True]
+    assert calls and all(calls)
 
 
 def test_deferred_bary_zbuf_carry_gradients_when_read_and_detach():
