@@ -612,18 +612,19 @@ def _select_by_images(face_verts: torch.Tensor, face_to_image: torch.Tensor, num
     each of at least _MIN_PART_FACES faces: pixels of different images never compete, so the
     groups' selections, concatenated in order, are the whole batch's, row for row."""
     parts = part_count(face_verts.device, min(num_images, face_verts.shape[0] // _MIN_PART_FACES))
-    bounds = torch.tensor([round(i * num_images / parts) for i in range(parts + 1)], device=face_verts.device)
-    faces = torch.searchsorted(face_to_image, bounds).tolist()
-    groups = [(lo, hi) for lo, hi in zip(faces[:-1], faces[1:]) if hi > lo]
-    if len(groups) < 2:
-        return select_fragments(face_verts, face_to_image, *args, with_geometry=with_geometry)
+    if parts > 1:
+        bounds = torch.tensor([round(i * num_images / parts) for i in range(parts + 1)], device=face_verts.device)
+        faces = torch.searchsorted(face_to_image, bounds).tolist()
+        groups = [(lo, hi) for lo, hi in zip(faces[:-1], faces[1:]) if hi > lo]
+        if len(groups) > 1:
 
-    def group(lo: int, hi: int) -> Selection:
-        sel = select_fragments(face_verts[lo:hi], face_to_image[lo:hi], *args, with_geometry=with_geometry)
-        return sel._replace(face=sel.face + lo)
+            def group(lo: int, hi: int) -> Selection:
+                sel = select_fragments(face_verts[lo:hi], face_to_image[lo:hi], *args, with_geometry=with_geometry)
+                return sel._replace(face=sel.face + lo)
 
-    pieces = run_parts(group, groups)
-    return Selection(*[None if columns[0] is None else torch.cat(columns) for columns in zip(*pieces)])
+            pieces = run_parts(group, groups)
+            return Selection(*[None if columns[0] is None else torch.cat(columns) for columns in zip(*pieces)])
+    return select_fragments(face_verts, face_to_image, *args, with_geometry=with_geometry)
 
 
 # Below this many pixels in a batch, float32 division and floor of a flat pixel index are
