@@ -8,7 +8,7 @@ optimiser moments, the view sampler's random state and the history - round-trips
 :meth:`state_dict` / :meth:`load_state_dict`, so a paused run resumes exactly.
 
 On the CPU the iteration's views are split among worker threads (one torch thread each), each
-rendering its views and differentiating their image losses; one of them first computes the
+rendering its views and differentiating their image losses; the first to finish computes the
 mesh regularisers. Much of a render's work is in operations torch runs on one thread only
 (gathers, scatters, comparisons) and in Python, so two renders side by side use two cores far
 better than one render with two torch threads. Gradients are summed in a fixed order: a run is
@@ -191,12 +191,13 @@ class Fitter:
         if len(jobs) == 1:
             regularizers, regularizer_grad = self._regularizers()
             results = [self._image_losses(*jobs[0])]
-        else:  # everything on the workers (one torch thread each), the short regularisers first
+        else:  # everything on the workers (one torch thread each); the short regularisers go to
+            # whichever worker frees first
             pool = self._worker_pool()
-            pending_regularizers = pool.submit(self._regularizers)
             pending = [pool.submit(self._image_losses, *job) for job in jobs]
-            regularizers, regularizer_grad = pending_regularizers.result()
+            pending_regularizers = pool.submit(self._regularizers)
             results = [job.result() for job in pending]
+            regularizers, regularizer_grad = pending_regularizers.result()
         terms = dict(regularizers)
         for image_terms, _ in results:  # in view order, like the gradients below
             for name, value in image_terms.items():
