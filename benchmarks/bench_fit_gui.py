@@ -1,6 +1,7 @@
 """GUI responsiveness while a fit runs in the RasterLab window; prints a table.
 
-Usage: python benchmarks/bench_fit_gui.py [--seconds 5] [--configs small default] [--threads 1 0]
+Usage: python benchmarks/bench_fit_gui.py [--seconds 5] [--configs small default] [--threads 1]
+                                          [--workers 1 0]
 
 Drives the real main window with the fitting docks installed (shown on an X server; without
 DISPLAY the script re-runs itself under `xvfb-run -a`), on temporary settings. For each row a fit
@@ -10,7 +11,8 @@ runs for --seconds while the GUI thread measures two latencies:
                slot running on the GUI thread, i.e. how long any event from a worker waits
 Every progress report updates the loss plot, the viewport's live mesh and the compare view, as
 in normal use. Threads: the fitting worker's torch intra-op threads (0 = torch's default, 2 on
-a 2-core machine). The render service's worker keeps its own setting (1). The "idle" row runs
+a 2-core machine); workers: the Fitter's view workers, threads of one torch thread each that
+render an iteration's views side by side (0 = the default, one per view up to the cores). The render service's worker keeps its own setting (1). The "idle" row runs
 no fit. Target: p95 of both latencies <= 50 ms.
 
 Fit configs (target: the default scene's torus, rendered from the config's camera ring):
@@ -96,8 +98,8 @@ def _wait(app, predicate, timeout_s: float = 120.0) -> None:
         time.sleep(0.005)
 
 
-def _row(name: str, threads: str, late: list[float], trips: list[float], rate: float, reports: float) -> str:
-    return (f"| {name:<8} | {threads:>7} | {rate:8.1f} | {reports:9.1f} | {_percentile(late, 50):6.1f} | "
+def _row(name: str, threads: str, workers: str, late: list[float], trips: list[float], rate: float, reports: float) -> str:
+    return (f"| {name:<8} | {threads:>7} | {workers:>7} | {rate:8.1f} | {reports:9.1f} | {_percentile(late, 50):6.1f} | "
             f"{_percentile(late, 95):6.1f} | {max(late, default=float('nan')):7.1f} | {_percentile(trips, 50):6.1f} | "
             f"{_percentile(trips, 95):6.1f} | {max(trips, default=float('nan')):7.1f} |")
 
@@ -106,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--configs", nargs="+", choices=sorted(CONFIGS), default=["small", "default"])
-    parser.add_argument("--threads", nargs="+", type=int, default=[1, 0], help="worker torch threads; 0 = torch default")
+    parser.add_argument("--threads", nargs="+", type=int, default=[1], help="fitting worker's torch threads; 0 = torch default")
+    parser.add_argument("--workers", nargs="+", type=int, default=[1, 0], help="the Fitter's view workers; 0 = its default")
     args = parser.parse_args(argv)
     if not os.environ.get("DISPLAY") and shutil.which("xvfb-run"):
         os.execvp("xvfb-run", ["xvfb-run", "-a", "-s", "-screen 0 1920x1200x24", sys.executable, *sys.argv])
@@ -124,23 +127,23 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"# torch {torch.__version__}, {os.cpu_count()} CPU cores, torch default threads {torch.get_num_threads()}, "
           f"{args.seconds:g} s per row, GUI timer {TIMER_MS} ms, posted event every {POST_EVERY_MS} ms")
-    print("| config   | threads |     it/s | reports/s | late50 | late95 | lateMax | trip50 | trip95 | tripMax |")
-    print("|----------|---------|----------|-----------|--------|--------|---------|--------|--------|---------|")
+    print("| config   | threads | workers |     it/s | reports/s | late50 | late95 | lateMax | trip50 | trip95 | tripMax |")
+    print("|----------|---------|---------|----------|-----------|--------|--------|---------|--------|--------|---------|")
     with tempfile.TemporaryDirectory() as folder:
         settings = AppSettings.at_path(Path(folder) / "settings.ini")
         idle_shown = False
-        for threads in args.threads:
+        for threads, workers in [(t, w) for t in args.threads for w in args.workers]:
             window = MainWindow(settings, image_size=128)
             window.resize(1500, 900)
             window.show()
-            service = FitService(torch_threads=threads or None)
+            service = FitService(torch_threads=threads or None, view_workers=workers or None)
             controller = install_fitting(window, confirm_close=lambda: True, service=service)
             if not idle_shown:
                 # Let the first render and the GL set-up finish: idle means nothing in flight.
                 _wait(app, lambda: window.last_result is not None and not window.service.busy)
                 _measure(app, 1.0)
                 late, trips = _measure(app, min(args.seconds, 3.0))
-                print(_row("idle", "-", late, trips, 0.0, 0.0), flush=True)
+                print(_row("idle", "-", "-", late, trips, 0.0, 0.0), flush=True)
                 idle_shown = True
             for config in args.configs:
                 for key, value in {**_DEFAULTS, **CONFIGS[config]}.items():
@@ -157,12 +160,12 @@ def main(argv: list[str] | None = None) -> int:
                 wall = time.perf_counter() - started
                 rate = (len(controller.history) - start_iteration) / wall
                 reports = (service.progress_count - start_reports) / wall
-                print(_row(config, str(threads or "default"), late, trips, rate, reports), flush=True)
+                print(_row(config, str(threads or "default"), str(workers or "default"), late, trips, rate, reports), flush=True)
                 service.stop()
                 _wait(app, lambda: service.phase == "stopped")
             window.close()  # the controller stops the fitting worker; the window its render worker
     print("# threads: GUI thread (Qt + vispy), 1 pinging thread, 1 render-service worker (torch threads 1), 1 fitting worker "
-          "(torch threads as in the column). Latencies in ms; p50/p95 by nearest rank.")
+          "(torch threads as in the column) and its view workers. Latencies in ms; p50/p95 by nearest rank.")
     return 0
 
 

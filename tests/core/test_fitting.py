@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 
 import pytest
 import torch
@@ -24,6 +25,7 @@ from core.fitting import (
     silhouette_iou,
     sphere_cameras,
 )
+from core.fitting.fitter import _default_workers
 from core.renderer import TexturesVertex
 from core.structures import Meshes
 from core.utils import ico_sphere
@@ -210,6 +212,13 @@ def test_view_workers_split_the_views_and_agree_with_one_batch(small_targets, vi
         for name in ("total", "silhouette", "rgb", "edge", "normal", "laplacian"):
             assert b[name] == pytest.approx(a[name], rel=1e-5), name
     assert strip(again.run(3)) == strip(split.history)
+
+
+def test_default_view_workers_only_for_fits_large_enough(small_targets):
+    assert Fitter(small_targets, FitConfig(**SMALL)).workers == 1  # 2 views of 48²: overhead-bound
+    assert _default_workers(2, (128, 128)) == min(2, os.cpu_count() or 1)
+    assert _default_workers(4, (96, 96)) == min(4, os.cpu_count() or 1)
+    assert _default_workers(2, (96, 96)) == 1
 
 
 def test_view_workers_resume_exactly_and_reject_bad_counts(small_targets):

@@ -34,11 +34,11 @@ def _wait_phase(qtbot, service, phase: str) -> None:
 
 def _reference_history(config, pause_at: int | None = None, changes: dict | None = None) -> list[dict]:
     """The same fit run straight through on this thread (optionally changing settings at `pause_at`),
-    with the service's one torch thread and so one view worker (worker counts differ in rounding)."""
+    with the service's one torch thread and the Fitter's default view workers, as the service's."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        fitter = Fitter(make_targets(ellipsoid(), config), config, workers=1)
+        fitter = Fitter(make_targets(ellipsoid(), config), config)
         if pause_at is not None:
             fitter.run(pause_at)
             fitter.update_config(**changes)
@@ -163,5 +163,7 @@ def test_job_and_service_arguments_are_checked() -> None:
         FitJob({"iterations": 3}, target_mesh=ellipsoid())
     with pytest.raises(ValueError, match="torch_threads"):
         FitService(torch_threads=0)
+    with pytest.raises(ValueError, match="view_workers"):
+        FitService(view_workers=0)
     with pytest.raises(ValueError, match="interval_s"):
         FitService(interval_s=-1)

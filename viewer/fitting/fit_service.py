@@ -163,8 +163,7 @@ class _Worker(QThread):
         self._run, self._run_id = None, run_id
         self._set_phase("preparing")
         try:
-            # the fit keeps to the cores it was given: as many view workers as torch threads
-            fitter = _build_fitter(job, workers=self._service.torch_threads)
+            fitter = _build_fitter(job, workers=self._service.view_workers)
         except (OSError, ValueError, TypeError, RuntimeError) as exc:
             self._service._failed.emit(run_id, f"{type(exc).__name__}: {exc}" if not isinstance(exc, ValueError) else str(exc))
             self._set_phase("failed")
@@ -287,14 +286,19 @@ class FitService(QObject):
     _rejected = Signal(str)
 
     def __init__(self, torch_threads: int | None = 1, interval_s: float = 0.1, mesh_interval_s: float = 0.25,
-                 parent: QObject | None = None) -> None:
+                 parent: QObject | None = None, view_workers: int | None = None) -> None:
+        """torch_threads: the fitting thread's own torch threads (None: torch's default);
+        view_workers: the Fitter's threads rendering an iteration's views side by side, one torch
+        thread each (None: the Fitter's default, one per view up to the cores)."""
         super().__init__(parent)
-        if torch_threads is not None and (isinstance(torch_threads, bool) or not isinstance(torch_threads, int) or torch_threads < 1):
-            raise ValueError(f"torch_threads must be None or a positive int, got {torch_threads!r}")
+        for name, count in (("torch_threads", torch_threads), ("view_workers", view_workers)):
+            if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
+                raise ValueError(f"{name} must be None or a positive int, got {count!r}")
         for name, value in (("interval_s", interval_s), ("mesh_interval_s", mesh_interval_s)):
             if not isinstance(value, (int, float)) or not value >= 0:
                 raise ValueError(f"{name} must be a number >= 0, got {value!r}")
         self.torch_threads = torch_threads
+        self.view_workers = view_workers
         self.interval_s = float(interval_s)
         self.mesh_interval_s = float(mesh_interval_s)
         self.phase = "idle"
