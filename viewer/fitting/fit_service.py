@@ -289,7 +289,8 @@ class FitService(QObject):
                  parent: QObject | None = None, view_workers: int | None = None) -> None:
         """torch_threads: the fitting thread's own torch threads (None: torch's default);
         view_workers: the Fitter's threads rendering an iteration's views side by side, one torch
-        thread each (None: the Fitter's default, one per view up to the cores)."""
+        thread each (None: the Fitter's default, one per view up to the cores for fits large
+        enough to gain from them)."""
         super().__init__(parent)
         for name, count in (("torch_threads", torch_threads), ("view_workers", view_workers)):
             if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
