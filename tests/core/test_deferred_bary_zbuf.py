@@ -11,19 +11,7 @@ from core import renderer as R
 from core.renderer.mesh import rasterize_meshes as RM
 from core.structures import Meshes
 from core.utils import ico_sphere
-
-
-def _random_meshes(seed: int, sizes=(40, 25), dtype=torch.float64) -> Meshes:
-    """A batch of random NDC triangles (x, y in [-1.2, 1.2], view z in [0.5, 5]), crowded
-    enough that many pixels hold more than a few faces within the blur radius."""
-    rng = np.random.default_rng(seed)
-    verts, faces = [], []
-    for f in sizes:
-        xy = rng.uniform(-1.2, 1.2, size=(f, 3, 2))
-        z = rng.uniform(0.5, 5.0, size=(f, 3, 1))
-        verts.append(torch.as_tensor(np.concatenate([xy, z], axis=2).reshape(-1, 3), dtype=dtype))
-        faces.append(torch.arange(3 * f).reshape(-1, 3))
-    return Meshes(verts=verts, faces=faces)
+from tests.core.random_meshes import random_ndc_meshes
 
 
 def _rasterize(meshes: Meshes, defer: bool, **settings):
@@ -42,7 +30,7 @@ CASES = [
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("settings", CASES, ids=["clip", "clip-persp", "no-blur-persp", "k50", "cull"])
 def test_deferred_fragments_equal_eager(settings, dtype):
-    meshes = _random_meshes(1, dtype=dtype)
+    meshes = random_ndc_meshes(1, dtype=dtype)
     eager = _rasterize(meshes, False, **settings)
     deferred = _rasterize(meshes, True, **settings)
     k = settings["faces_per_pixel"]
@@ -56,7 +44,7 @@ def test_deferred_fragments_equal_eager_through_merges_and_chunks(monkeypatch):
     """Partial top-K merges during the selection (which then rank by computed depths) and a
     chunked recomputation of the barycentrics give the eager values too."""
     settings = dict(faces_per_pixel=2, blur_radius=0.01, perspective_correct=True, clip_barycentric_coords=True)
-    meshes = _random_meshes(2)
+    meshes = random_ndc_meshes(2)
     monkeypatch.setattr(RM, "_MERGE_ENTRIES", 40)
     monkeypatch.setattr(RM, "_CHUNK_PAIRS", 17)
     eager = _rasterize(meshes, False, **settings)
@@ -68,7 +56,7 @@ def test_deferred_fragments_equal_eager_through_merges_and_chunks(monkeypatch):
 @pytest.mark.parametrize("settings", CASES[:3], ids=["clip", "clip-persp", "no-blur-persp"])
 def test_deferred_gradients_equal_eager(settings):
     """Vertex gradients through bary, zbuf and dists (each weighted at random), float64."""
-    meshes = _random_meshes(3)
+    meshes = random_ndc_meshes(3)
     grads = []
     for defer in (False, True):
         offset = torch.zeros_like(meshes.verts_packed(), requires_grad=True)
@@ -83,7 +71,7 @@ def test_deferred_gradients_equal_eager(settings):
 def test_deferral_needs_depths_that_cannot_be_negative():
     """Without clipping, a blurred fragment's extrapolated depth may be negative and must be
     tested: the hint is then ignored, and select_fragments refuses to leave depths out."""
-    meshes = _random_meshes(4)
+    meshes = random_ndc_meshes(4)
     settings = dict(faces_per_pixel=3, blur_radius=0.05, perspective_correct=False, clip_barycentric_coords=False)
     for a, b in zip(_rasterize(meshes, False, **settings), _rasterize(meshes, True, **settings)):
         assert torch.equal(a, b)
@@ -155,7 +143,7 @@ def test_deferred_bary_zbuf_carry_gradients_when_read_and_detach():
 def test_deferred_fragments_equal_eager_on_cuda(cuda_device, settings):
     """On CUDA too, deferral changes nothing: same values as the eager path on that device, and
     the same fragments as the CPU up to float32 rounding."""
-    meshes = _random_meshes(4, dtype=torch.float32).to(cuda_device)
+    meshes = random_ndc_meshes(4, dtype=torch.float32).to(cuda_device)
     eager = _rasterize(meshes, False, **settings)
     deferred = _rasterize(meshes, True, **settings)
     for name, a, b in zip(("pix_to_face", "zbuf", "bary_coords", "dists"), eager, deferred):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 
-import numpy as np
 import pytest
 import torch
 
@@ -12,18 +11,7 @@ from core import renderer as R
 from core.renderer.mesh import parallel_parts
 from core.renderer.mesh import rasterize_meshes as RM
 from core.structures import Meshes
-
-
-def _random_meshes(seed: int, sizes=(40, 25, 0, 33), dtype=torch.float64) -> Meshes:
-    """A batch of random NDC triangles, one mesh empty, crowded enough to overfill pixels."""
-    rng = np.random.default_rng(seed)
-    verts, faces = [], []
-    for f in sizes:
-        xy = rng.uniform(-1.2, 1.2, size=(f, 3, 2))
-        z = rng.uniform(0.5, 5.0, size=(f, 3, 1))
-        verts.append(torch.as_tensor(np.concatenate([xy, z], axis=2).reshape(-1, 3), dtype=dtype))
-        faces.append(torch.arange(3 * f).reshape(-1, 3))
-    return Meshes(verts=verts, faces=faces)
+from tests.core.random_meshes import random_ndc_meshes
 
 
 def _render_with_grads(meshes: Meshes, defer: bool, **settings):
@@ -42,7 +30,7 @@ def _render_with_grads(meshes: Meshes, defer: bool, **settings):
     dict(faces_per_pixel=1, blur_radius=0.0, perspective_correct=False, clip_barycentric_coords=False),
 ], ids=["soft", "hard"])
 def test_parts_on_threads_equal_one_piece(monkeypatch, settings, defer):
-    meshes = _random_meshes(5)
+    meshes = random_ndc_meshes(5, sizes=(40, 25, 0, 33))  # one mesh empty
     monkeypatch.setattr(RM, "part_count", lambda device, most: 1)
     one_piece = _render_with_grads(meshes, defer, **settings)
 
