@@ -108,9 +108,9 @@ def leave_cores_to_rendering(environ: dict | None = None, cpu_count: int | None 
     """Cap Mesa's software rasterizer (llvmpipe: machines without a GPU, Xvfb) at the cores that
     the render workers and the GUI leave free, unless LP_NUM_THREADS is already set.
 
-    With a GL viewport in the window, Qt composes every repaint of the window through GL; under
-    llvmpipe that is CPU work which, spread over all cores, slows the pane renders running beside
-    it (bench_app). With LP_NUM_THREADS=0 llvmpipe works on the GUI thread alone. Hardware GL
+    The vispy views draw offscreen (views.offscreen_canvas) on the GUI thread; under llvmpipe
+    that is CPU work which, spread over all cores, slows the pane renders running beside it
+    (bench_app). With LP_NUM_THREADS=0 llvmpipe works on the GUI thread alone. Hardware GL
     drivers ignore the variable. Call before the first GL context exists (before QApplication).
     """
     environ = os.environ if environ is None else environ

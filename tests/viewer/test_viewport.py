@@ -48,13 +48,13 @@ def test_viewport_shows_the_same_silhouette_as_the_hard_pane(qtbot, window, came
 
 def test_dragging_in_the_viewport_orbits_the_panes_as_one_undo_step(qtbot, window) -> None:
     before = pane_pixels(window, "hard")
-    native = window.viewport.canvas.native
-    x, y = native.width() / 2, native.height() / 2
-    _mouse(native, QEvent.Type.MouseButtonPress, x, y, Qt.MouseButton.LeftButton)
+    shown = window.viewport.canvas_view  # the widget under the mouse; it passes events to vispy's
+    x, y = shown.width() / 2, shown.height() / 2
+    _mouse(shown, QEvent.Type.MouseButtonPress, x, y, Qt.MouseButton.LeftButton)
     for dx in (10, 25, 40):
         qtbot.wait(15)  # vispy drops move events that come within 10 ms of the previous one
-        _mouse(native, QEvent.Type.MouseMove, x + dx, y, Qt.MouseButton.NoButton)
-    _mouse(native, QEvent.Type.MouseButtonRelease, x + 40, y, Qt.MouseButton.LeftButton)
+        _mouse(shown, QEvent.Type.MouseMove, x + dx, y, Qt.MouseButton.NoButton)
+    _mouse(shown, QEvent.Type.MouseButtonRelease, x + 40, y, Qt.MouseButton.LeftButton)
     azimuth = window.state.value("camera.azimuth")
     assert azimuth != 20.0
     assert window.history.stack.count() == 1 and window.history.stack.undoText() == "Orbit view"

@@ -12,6 +12,8 @@ from vispy import scene
 
 from core.fitting import LOSS_TERMS
 
+from ..views.offscreen_canvas import OffscreenCanvas
+
 CURVES = ("total", *LOSS_TERMS)
 CURVE_COLORS = {
     "total": "#000000",
@@ -45,8 +47,9 @@ class LossPlot(QWidget):
         self._redraw_timer = QTimer(self, singleShot=True, interval=REDRAW_MS)
         self._redraw_timer.timeout.connect(self.redraw)
 
-        self.canvas = scene.SceneCanvas(keys=None, bgcolor="white", parent=self)
-        self.canvas.native.setMinimumSize(240, 160)
+        self.canvas_view = OffscreenCanvas(self, bgcolor="white")
+        self.canvas_view.setMinimumSize(240, 160)
+        self.canvas = self.canvas_view.canvas
         grid = self.canvas.central_widget.add_grid(margin=6)
         axis_style = dict(text_color="black", axis_color="black", tick_color="black", axis_font_size=7,
                           tick_font_size=7)
@@ -82,7 +85,7 @@ class LossPlot(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addLayout(legend)
-        layout.addWidget(self.canvas.native, 1)
+        layout.addWidget(self.canvas_view, 1)
 
     def add_records(self, records: Iterable[Mapping[str, float]]) -> None:
         added = False

@@ -36,6 +36,7 @@ from ..scene_builder import orthographic_half_height
 from ..scene_mesh import SceneMesh
 from ..state import SceneState
 from ..undo import EditHistory, Gesture
+from .offscreen_canvas import OffscreenCanvas
 
 VISPY_AZIMUTH_OFFSET = 90.0
 BACKGROUND = (0.16, 0.16, 0.18, 1.0)
@@ -72,7 +73,8 @@ class Viewport(QWidget):
         self._wheel_timer = QTimer(self, singleShot=True, interval=_WHEEL_GESTURE_MS)
         self._wheel_timer.timeout.connect(self._end_wheel)
 
-        self.canvas = scene.SceneCanvas(keys=None, bgcolor=BACKGROUND, parent=self)
+        self.canvas_view = OffscreenCanvas(self, bgcolor=BACKGROUND)
+        self.canvas = self.canvas_view.canvas
         self.view = self.canvas.central_widget.add_view()
         self.camera = _OrbitCamera(up="+y", center=(0.0, 0.0, 0.0))
         self.view.camera = self.camera
@@ -83,7 +85,7 @@ class Viewport(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self._toolbar())
-        layout.addWidget(self.canvas.native, 1)
+        layout.addWidget(self.canvas_view, 1)
 
         self.canvas.events.mouse_press.connect(self._on_mouse_press)
         self.canvas.events.mouse_release.connect(self._on_mouse_release)
