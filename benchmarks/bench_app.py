@@ -8,7 +8,9 @@ under `xvfb-run -a`), on temporary settings. For each slider, it alternates the 
 two positions; each change is timed from the slider's setValue() to the moment both pane
 widgets have painted the render of that change (so it includes the state change, the hop to
 the render thread, core's rendering of both panes, the hop back and Qt's painting). Prints the
-median and 90th percentile per row, plus the median time core itself reported per pane.
+median and 90th percentile per row, the median time core itself reported per pane, and the CPU
+time the GUI thread used per change (Qt's event handling and painting, the vispy viewport's
+drawing: CPU that the render threads then do not have).
 
 Configs (torch intra-op threads of the render threads, soft and hard panes in parallel or one
 after the other, fragment inspector shown or hidden):
@@ -92,8 +94,9 @@ def _wait(app, condition, timeout_s: float = 120.0) -> None:
         tick.stop()
 
 
-def _measure(app, window, slider: str, repeats: int) -> tuple[list[float], dict[str, list[float]]]:
-    """Latencies (ms) of `repeats` slider changes, and core's per-pane render times (ms)."""
+def _measure(app, window, slider: str, repeats: int) -> tuple[list[float], dict[str, list[float]], float]:
+    """Latencies (ms) of `repeats` slider changes, core's per-pane render times (ms), and the GUI
+    thread's CPU time per timed change (ms)."""
     panel, key, values = SLIDERS[slider]
     control = window.panels[panel].controls[key]
     painted: dict[str, float] = {}
@@ -116,16 +119,18 @@ def _measure(app, window, slider: str, repeats: int) -> tuple[list[float], dict[
         window.panes[pane].view.painted.connect(handler)
     window.render_shown.connect(on_shown)
     latencies, core_ms = [], {pane: [] for pane in window.panes}
+    gui_cpu = 0.0
     try:
         for i in range(repeats + 1):  # the first change warms up this slider's code path
             painted.clear()
             position = control.to_slider(values[(i + 1) % 2])
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.thread_time()
             control.slider.setValue(position)
             target["revision"] = window.state.revision
             _wait(app, lambda: len(painted) == len(window.panes))
             if i == 0:
                 continue
+            gui_cpu += time.thread_time() - start_cpu
             latencies.append((max(painted.values()) - start) * 1000.0)
             for pane, image in window.last_result.images.items():
                 if not image.reused:
@@ -134,10 +139,11 @@ def _measure(app, window, slider: str, repeats: int) -> tuple[list[float], dict[
         window.render_shown.disconnect(on_shown)
         for pane, handler in handlers.items():
             window.panes[pane].view.painted.disconnect(handler)
-    return latencies, core_ms
+    return latencies, core_ms, gui_cpu * 1000.0 / max(1, repeats)
 
 
-def _row(scene: str, config: Config, slider: str, latencies: list[float], core_ms: dict[str, list[float]]) -> str:
+def _row(scene: str, config: Config, slider: str, latencies: list[float], core_ms: dict[str, list[float]],
+         gui_cpu_ms: float) -> str:
     ordered = sorted(latencies)
     p90 = ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))]
 
@@ -146,7 +152,7 @@ def _row(scene: str, config: Config, slider: str, latencies: list[float], core_m
 
     return (
         f"| {scene:7} | {config.name:8} | {slider:9} | {statistics.median(latencies):10.1f} | {p90:6.1f} "
-        f"| {core('soft')} | {core('hard')} |"
+        f"| {core('soft')} | {core('hard')} | {gui_cpu_ms:11.1f} |"
     )
 
 
@@ -176,10 +182,11 @@ def main() -> None:
           f"platform {app.platformName()})")
     if known_qt_problem():
         print(known_qt_problem())
-    print("latency: slider setValue() -> both panes painted the new render; core ms: core's own time per pane")
+    print("latency: slider setValue() -> both panes painted the new render; core ms: core's own time per pane; "
+          "GUI CPU: the GUI thread's CPU time per change")
     print()
-    print("| scene   | config   | slider    | median ms  | p90 ms | soft core ms | hard core ms |")
-    print("|---------|----------|-----------|------------|--------|--------------|--------------|")
+    print("| scene   | config   | slider    | median ms  | p90 ms | soft core ms | hard core ms | GUI CPU ms |")
+    print("|---------|----------|-----------|------------|--------|--------------|--------------|------------|")
     cow = load_scene_mesh(COW) if "cow" in args.scenes else None
     for scene in args.scenes:
         for name in args.configs:
@@ -199,8 +206,8 @@ def main() -> None:
                 _wait(app, lambda: window.last_result is not None and window.last_result.snapshot_id == window.state.revision
                       and not window.service.busy)
                 for slider in args.sliders:
-                    latencies, core_ms = _measure(app, window, slider, args.repeats)
-                    print(_row(scene, config, slider, latencies, core_ms), flush=True)
+                    latencies, core_ms, gui_cpu_ms = _measure(app, window, slider, args.repeats)
+                    print(_row(scene, config, slider, latencies, core_ms, gui_cpu_ms), flush=True)
                 window.close()
     print()
     for slider in args.sliders:

@@ -1,23 +1,28 @@
-"""How much core's CPU rendering slows down when another process loads the second core.
+"""How much core's CPU rendering slows down when something else loads the second core.
 
 Usage: python benchmarks/bench_contention.py [--repeats 7] [--threads 1 2] [--cases cow ...]
+       [--neighbours ...]
 
 Times bench_render's cases (forward+backward) alone, beside a compute-bound process (a pure
-Python loop: registers and L1 only) and beside a memory-bound process (numpy summing a 256 MB
-array over and over: it streams from DRAM and evicts the shared L3). A renderer whose time
-barely moves beside the first but grows beside the second is limited by memory bandwidth, not
-by arithmetic; that is also why a second torch thread buys little on such a machine, and why a
-render inside the application (next to the GUI, the X server and the other pane) is slower
-than the same render alone.
+Python loop: registers and L1 only), beside a memory-bound process (numpy summing a 256 MB
+array over and over: it streams from DRAM and evicts the shared L3), and beside another render
+(the cow at 256², hard Phong, one torch thread, in a loop) run by a second process or by a
+second thread of this process. A renderer whose time barely moves beside the first but grows
+beside the second is limited by memory bandwidth, not by arithmetic; a render that slows more
+beside a render thread than beside a render process waits for Python's global interpreter lock
+(the many small torch calls of a render each take it). Both are why a second core buys less
+than twice the speed, and why a render inside the application (next to the GUI and the other
+pane) is slower than the same render alone.
 """
 from __future__ import annotations
 
 import argparse
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 import torch
 
@@ -25,10 +30,61 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.bench_render import _time, make_cases  # noqa: E402
 
+ROOT = Path(__file__).resolve().parents[1]
+NEIGHBOUR_RENDER = "cow 256² hard Phong K=1"
+_RENDER_PROCESS = (
+    f"import sys\nsys.path.insert(0, {str(ROOT)!r})\n"
+    "from benchmarks.bench_contention import render_loop\nrender_loop()\n"
+)
+
+
+def render_loop(stop: Optional[threading.Event] = None) -> None:
+    """Render NEIGHBOUR_RENDER forward with one torch thread until `stop` is set (or forever);
+    print "ready" once looping."""
+    torch.set_num_threads(1)
+    renderer, meshes = make_cases("cpu")[NEIGHBOUR_RENDER]()
+    print("ready", flush=True)
+    while stop is None or not stop.is_set():
+        with torch.no_grad():
+            renderer(meshes)
+
+
+def _process(code: str, wait_for_ready: bool = False) -> Callable[[], Callable[[], None]]:
+    def start() -> Callable[[], None]:
+        neighbour = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE if wait_for_ready else None, text=True)
+        if wait_for_ready:
+            neighbour.stdout.readline()
+        time.sleep(1.0)  # let it settle in its loop
+
+        def stop() -> None:
+            neighbour.kill()
+            neighbour.wait()
+
+        return stop
+
+    return start
+
+
+def _render_thread() -> Callable[[], None]:
+    stop = threading.Event()
+    thread = threading.Thread(target=render_loop, args=(stop,), daemon=True)
+    thread.start()
+    time.sleep(3.0)  # loads the cow, then loops
+
+    def end() -> None:
+        stop.set()
+        thread.join()
+
+    return end
+
+
+# label -> None (alone) or a function that starts the neighbour and returns one that stops it
 NEIGHBOURS = {
     "alone": None,
-    "compute neighbour": "x = 0\nwhile True:\n    x = (x * 31 + 7) % 1000003\n",
-    "memory neighbour": "import numpy as np\na = np.ones(1 << 25)\nwhile True:\n    a.sum()\n",
+    "compute neighbour": _process("x = 0\nwhile True:\n    x = (x * 31 + 7) % 1000003\n"),
+    "memory neighbour": _process("import numpy as np\na = np.ones(1 << 25)\nwhile True:\n    a.sum()\n"),
+    "render process": _process(_RENDER_PROCESS, wait_for_ready=True),
+    "render thread": _render_thread,
 }
 DEFAULT_CASES = ["cow 256² hard Phong K=1", "cow 128² soft Phong K=50", "20× ico_sphere(4) 128² silhouette K=50"]
 
@@ -45,24 +101,21 @@ def _fwd_bwd(build):
     return run
 
 
-def measure(cases: List[str], threads: List[int], repeats: int) -> List[Dict]:
+def measure(cases: List[str], threads: List[int], repeats: int, neighbours: List[str]) -> List[Dict]:
     builders = make_cases("cpu")
     runs = {name: _fwd_bwd(builders[name]) for name in cases}
     rows = {(name, t): {} for name in cases for t in threads}
-    for label, code in NEIGHBOURS.items():
-        neighbour: Optional[subprocess.Popen] = None
-        if code is not None:
-            neighbour = subprocess.Popen([sys.executable, "-c", code])
-            time.sleep(1.0)  # let it reach its loop
+    for label in ["alone"] + [n for n in neighbours if n != "alone"]:
+        start = NEIGHBOURS[label]
+        stop = start() if start is not None else None
         try:
             for name in cases:
                 for t in threads:
                     torch.set_num_threads(t)
                     rows[(name, t)][label] = _time(runs[name], repeats, "cpu") * 1e3
         finally:
-            if neighbour is not None:
-                neighbour.kill()
-                neighbour.wait()
+            if stop is not None:
+                stop()
     return [{"case": name, "threads": t, **times} for (name, t), times in rows.items()]
 
 
@@ -71,13 +124,15 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--cases", nargs="+", default=DEFAULT_CASES, help="bench_render case names")
+    parser.add_argument("--neighbours", nargs="+", default=list(NEIGHBOURS), choices=list(NEIGHBOURS))
     args = parser.parse_args(argv)
     unknown = sorted(set(args.cases) - set(make_cases("cpu")))
     if unknown:
         parser.error(f"unknown cases {unknown}; see benchmarks/bench_render.py")
-    rows = measure(args.cases, args.threads, args.repeats)
-    print(f"torch {torch.__version__}, forward+backward median of {args.repeats} after a warm-up, ms (× alone)\n")
-    labels = list(NEIGHBOURS)
+    labels = ["alone"] + [n for n in args.neighbours if n != "alone"]
+    rows = measure(args.cases, args.threads, args.repeats, labels)
+    print(f"torch {torch.__version__}, forward+backward median of {args.repeats} after a warm-up, ms (× alone); "
+          f"render neighbours: {NEIGHBOUR_RENDER} forward, one torch thread\n")
     print("| case | threads | " + " | ".join(labels) + " |")
     print("|---|---|" + "---|" * len(labels))
     for row in rows:
