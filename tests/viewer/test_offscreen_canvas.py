@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import shiboken6
-from PySide6.QtCore import QEvent, QPointF, Qt
-from PySide6.QtGui import QImage, QMouseEvent, QSurface
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtGui import QImage, QMouseEvent, QSurface, QWheelEvent
 from PySide6.QtOpenGLWidgets import QOpenGLWidget
 from PySide6.QtWidgets import QApplication
 from vispy import scene
@@ -103,8 +103,12 @@ def test_mouse_events_reach_the_canvas(canvas_view) -> None:
         event = QMouseEvent(kind, pos, canvas_view.mapToGlobal(pos), Qt.MouseButton.LeftButton, held,
                             Qt.KeyboardModifier.NoModifier)
         QApplication.sendEvent(canvas_view, event)
-    assert [k for k, _ in seen] == ["mouse_press", "mouse_move", "mouse_release"]
-    assert [pos for _, pos in seen] == [(30, 40), (50, 40), (60, 40)]
+    wheel = QWheelEvent(QPointF(70, 20), canvas_view.mapToGlobal(QPointF(70, 20)), QPoint(), QPoint(0, 120),
+                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    canvas_view.canvas.events.mouse_wheel.connect(lambda event: seen.append(("mouse_wheel", tuple(event.pos))))
+    QApplication.sendEvent(canvas_view, wheel)
+    assert [k for k, _ in seen] == ["mouse_press", "mouse_move", "mouse_release", "mouse_wheel"]
+    assert [pos for _, pos in seen] == [(30, 40), (50, 40), (60, 40), (70, 20)]
 
 
 def test_the_canvas_widget_goes_with_its_view(qtbot) -> None:
