@@ -81,9 +81,10 @@ class OffscreenCanvas(QWidget):
         self._draw_timer.stop()
         if not self.isVisible() or self.width() <= 0 or self.height() <= 0:
             return
-        rgb = np.ascontiguousarray(self.canvas.render(alpha=False))
-        h, w, _ = rgb.shape
-        self._image = QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+        # RGBA rows copy as whole rows (dropping alpha first would gather bytes: ten times slower)
+        rgba = np.ascontiguousarray(self.canvas.render())
+        h, w, _ = rgba.shape
+        self._image = QImage(rgba.data, w, h, 4 * w, QImage.Format.Format_RGBX8888).copy()
         self.update()
 
     def image(self) -> QImage | None:
