@@ -47,7 +47,8 @@ class _RequestingCanvas(scene.SceneCanvas):
 
 
 class OffscreenCanvas(QWidget):
-    """Shows `canvas` (a vispy SceneCanvas made with `canvas_kwargs`), drawn offscreen.
+    """Shows `canvas` (a vispy SceneCanvas made with `canvas_kwargs`; keys=None unless given: key
+    events are not passed on), drawn offscreen.
 
     Update requests from vispy (a camera move, new data, `canvas.update()`) coalesce into one
     draw on the next pass of the event loop; a hidden widget draws when it is shown again.
@@ -58,7 +59,7 @@ class OffscreenCanvas(QWidget):
         self._image: QImage | None = None
         self._draw_timer = QTimer(self, singleShot=True, interval=0)
         self._draw_timer.timeout.connect(self.draw)
-        self.canvas = _RequestingCanvas(self.request_draw, **canvas_kwargs)
+        self.canvas = _RequestingCanvas(self.request_draw, **{"keys": None, **canvas_kwargs})
         # The canvas's widget stays a window of its own without a parent: a QOpenGLWidget put
         # under this widget, even as a separate window, would still mark this window for
         # OpenGL composition. It goes when this widget goes, and never keeps the application open.
@@ -67,7 +68,7 @@ class OffscreenCanvas(QWidget):
         native.setAttribute(Qt.WidgetAttribute.WA_QuitOnClose, False)
         self.destroyed.connect(native.deleteLater)
         native.show()  # creates its GL context; it stays off screen
-        self.background = QColor.fromRgbF(*self.canvas.bgcolor.rgba)
+        self._background = QColor.fromRgbF(*self.canvas.bgcolor.rgba)
         self.setMouseTracking(True)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setFocusPolicy(Qt.FocusPolicy.WheelFocus)
@@ -94,7 +95,7 @@ class OffscreenCanvas(QWidget):
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         painter = QPainter(self)
         if self._image is None:
-            painter.fillRect(self.rect(), self.background)
+            painter.fillRect(self.rect(), self._background)
         else:
             painter.drawImage(self.rect(), self._image)
         painter.end()
