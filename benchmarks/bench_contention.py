@@ -38,12 +38,15 @@ _RENDER_PROCESS = (
 )
 
 
-def render_loop(stop: Optional[threading.Event] = None) -> None:
+def render_loop(stop: Optional[threading.Event] = None, ready: Optional[threading.Event] = None) -> None:
     """Render NEIGHBOUR_RENDER forward with one torch thread until `stop` is set (or forever);
-    print "ready" once looping."""
+    once looping, set `ready` (or print "ready" where there is none)."""
     torch.set_num_threads(1)
     renderer, meshes = make_cases("cpu")[NEIGHBOUR_RENDER]()
-    print("ready", flush=True)
+    if ready is None:
+        print("ready", flush=True)
+    else:
+        ready.set()
     while stop is None or not stop.is_set():
         with torch.no_grad():
             renderer(meshes)
@@ -66,10 +69,11 @@ def _process(code: str, wait_for_ready: bool = False) -> Callable[[], Callable[[
 
 
 def _render_thread() -> Callable[[], None]:
-    stop = threading.Event()
-    thread = threading.Thread(target=render_loop, args=(stop,), daemon=True)
+    stop, ready = threading.Event(), threading.Event()
+    thread = threading.Thread(target=render_loop, args=(stop, ready), daemon=True)
     thread.start()
-    time.sleep(3.0)  # loads the cow, then loops
+    ready.wait()
+    time.sleep(1.0)  # let it settle in its loop
 
     def end() -> None:
         stop.set()
@@ -102,10 +106,11 @@ def _fwd_bwd(build):
 
 
 def measure(cases: List[str], threads: List[int], repeats: int, neighbours: List[str]) -> List[Dict]:
+    """Rows of times (ms) per case and thread count, one column per label in `neighbours`."""
     builders = make_cases("cpu")
     runs = {name: _fwd_bwd(builders[name]) for name in cases}
     rows = {(name, t): {} for name in cases for t in threads}
-    for label in ["alone"] + [n for n in neighbours if n != "alone"]:
+    for label in neighbours:
         start = NEIGHBOURS[label]
         stop = start() if start is not None else None
         try:
