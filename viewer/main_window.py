@@ -258,8 +258,7 @@ class MainWindow(QMainWindow):
         status = self.statusBar()
         self.mesh_label = QLabel()
         # A still label, not an animated bar, shown only once a render has taken BUSY_DELAY_MS:
-        # with a GL viewport in the window every repaint composites the whole window, which on
-        # software OpenGL costs ~10 ms of the CPU the renders need.
+        # every repaint during a render takes CPU the render needs.
         self.busy_label = QLabel("● rendering…")
         self.busy_label.setStyleSheet("color: #c60;")
         self.busy_label.setToolTip("A render is in flight")
