@@ -131,10 +131,11 @@ class PaneRenderer:
 
         start = time.perf_counter()
         with torch.no_grad():
-            shader = build_shader(settings, self.pane, self.device)
+            cameras = build_cameras(settings, self.device)
+            shader = build_shader(settings, self.pane, self.device, cameras)
             if frag_key != self._fragments_key:
                 self._fragments_key = None  # stays None if rasterization raises
-                rasterizer = MeshRasterizer(build_cameras(settings, self.device), raster_settings(settings, self.pane))
+                rasterizer = MeshRasterizer(cameras, raster_settings(settings, self.pane))
                 # A silhouette reads only distances: depths and barycentrics are then computed
                 # only if the inspector or a later shader reads them.
                 self._fragments = rasterizer(self._meshes, defer_bary_zbuf=not getattr(shader, "reads_bary_zbuf", True))

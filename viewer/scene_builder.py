@@ -133,14 +133,15 @@ _SHADER_CLASSES: dict[str, Callable[..., torch.nn.Module]] = {
 }
 
 
-def build_shader(settings: Settings, pane: str, device: torch.device) -> torch.nn.Module:
-    """The pane's shader with this scene's cameras, lights, materials and blend parameters."""
+def build_shader(settings: Settings, pane: str, device: torch.device, cameras=None) -> torch.nn.Module:
+    """The pane's shader with this scene's cameras (`cameras` when the caller has built them),
+    lights, materials and blend parameters."""
     name = shader_name(settings, pane)
     if name == SILHOUETTE:
         return SoftSilhouetteShader(blend_params=blend_params(settings))
     return _SHADER_CLASSES[name](
         device=device,
-        cameras=build_cameras(settings, device),
+        cameras=build_cameras(settings, device) if cameras is None else cameras,
         lights=build_lights(settings, device),
         materials=build_materials(settings, device),
         blend_params=blend_params(settings),

@@ -74,6 +74,8 @@ def test_shaders_by_name() -> None:
     soft = sb.build_shader(settings, "soft", CPU)
     assert isinstance(soft, SoftGouraudShader) and float(soft.materials.shininess) == 3.0
     assert isinstance(sb.build_shader(settings, "hard", CPU), HardFlatShader)
+    cameras = sb.build_cameras(settings, CPU)
+    assert sb.build_shader(settings, "hard", CPU, cameras).cameras is cameras  # built once per render
     silhouette = sb.build_shader(settings.replace({"pane.soft_shader": "Silhouette"}), "soft", CPU)
     assert isinstance(silhouette, SoftSilhouetteShader) and silhouette.blend_params.sigma == 1e-4
     with pytest.raises(ValueError, match="pane"):
