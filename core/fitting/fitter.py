@@ -24,7 +24,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
-from core.fitting.config import FIXED_DURING_RUN, LOSS_TERMS, FitConfig
+from core.fitting.config import FIXED_DURING_RUN, LOSS_TERMS, FitConfig, _positive_int
 from core.fitting.targets import Targets
 from core.loss import mesh_edge_loss, mesh_laplacian_smoothing, mesh_normal_consistency
 from core.renderer import (
@@ -59,8 +59,8 @@ class Fitter:
         MIN_PIXELS_FOR_VIEW_WORKERS pixels, else 1; 1 renders all views as one batch on the
         calling thread, as on CUDA)."""
         config.validate()
-        if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-            raise ValueError(f"workers must be None or a positive int; got {workers!r}")
+        if workers is not None:
+            _positive_int("workers", workers)
         if config.views_per_iteration > targets.num_views:
             raise ValueError(f"views_per_iteration ({config.views_per_iteration}) exceeds the {targets.num_views} target views")
         self.config = config
