@@ -98,11 +98,15 @@ def test_vertex_on_camera_plane_is_skipped_not_refused():
     assert set(torch.unique(frags.pix_to_face).tolist()) == {-1, 0}
 
 
-def test_vertex_behind_camera_skips_its_face():
+def test_vertex_behind_camera_skips_its_face_without_clipping():
+    """No z_clip_value (none resolves without perspective correction): PyTorch3D's rule, the
+    face is dropped rather than projected through the camera. (Clipping: test_clipping.py.)"""
     v = torch.tensor([[0.5, 0.5, 0.0], [-0.5, 0.5, 0.0], [0.0, -0.5, 0.0], [0.5, 0.5, -4.0], [0.9, 0.9, 0.0], [0.2, 0.9, 0.0]])
     f = torch.tensor([[0, 1, 2], [3, 4, 5]])
-    frags = _rasterizer()(Meshes([v], [f]))
+    frags = _rasterizer(perspective_correct=False)(Meshes([v], [f]))
     assert set(torch.unique(frags.pix_to_face).tolist()) == {-1, 0}
+    clipped = _rasterizer()(Meshes([v], [f]))
+    assert set(torch.unique(clipped.pix_to_face).tolist()) == {-1, 0, 1}
 
 
 # ----------------------------------------------------------------------------- batch sizes

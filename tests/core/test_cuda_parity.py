@@ -23,20 +23,22 @@ SIZE = 64
 
 
 def _scene(device: torch.device, dtype: torch.dtype, kind: str):
-    """(renderer, meshes, verts leaf) for one of 'hard_phong', 'soft_phong', 'silhouette'."""
+    """(renderer, meshes, verts leaf) for one of 'hard_phong', 'soft_phong', 'silhouette', or
+    'clipped' (soft Phong with the cameras inside z_clip = 0.5 of the sphere: faces are cut)."""
     sphere = ico_sphere(3)
     verts = sphere.verts_packed().to(device=device, dtype=dtype).clone().requires_grad_(True)
     faces = sphere.faces_packed().to(device)
     colours = (0.5 + 0.5 * sphere.verts_packed()).to(device=device, dtype=dtype)
     # batch of 2: same mesh, two cameras and two lights
     meshes = Meshes([verts, verts], [faces, faces], textures=R.TexturesVertex([colours, colours]))
-    rot, trans = R.look_at_view_transform(dist=torch.tensor([2.7, 3.2]), elev=torch.tensor([15.0, -30.0]), azim=torch.tensor([20.0, 150.0]))
+    dist = torch.tensor([1.48, 1.46] if kind == "clipped" else [2.7, 3.2])
+    rot, trans = R.look_at_view_transform(dist=dist, elev=torch.tensor([15.0, -30.0]), azim=torch.tensor([20.0, 150.0]))
     cams = R.FoVPerspectiveCameras(R=rot.to(dtype), T=trans.to(dtype), device=device)
     lights = R.PointLights(location=torch.tensor([[1.0, 2.0, -3.0], [-2.0, 1.0, 2.0]], dtype=dtype), device=device)
     if kind == "hard_phong":
         settings = R.RasterizationSettings(image_size=SIZE, faces_per_pixel=1)
         shader = R.HardPhongShader(device=device, cameras=cams, lights=lights)
-    elif kind == "soft_phong":
+    elif kind in ("soft_phong", "clipped"):
         sigma = 1e-4
         settings = R.RasterizationSettings(image_size=SIZE, faces_per_pixel=8, blur_radius=math.log(1 / 1e-4 - 1) * sigma)
         shader = R.SoftPhongShader(device=device, cameras=cams, lights=lights, blend_params=R.BlendParams(sigma=sigma, gamma=1e-2))
@@ -91,7 +93,7 @@ def compare_devices(device: torch.device, dtype: torch.dtype, kind: str) -> None
         assert cos > 0.9999 and rel < 1e-2
 
 
-@pytest.mark.parametrize("kind", ["hard_phong", "soft_phong", "silhouette"])
+@pytest.mark.parametrize("kind", ["hard_phong", "soft_phong", "silhouette", "clipped"])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["f32", "f64"])
 def test_cpu_cuda_parity(cuda_device, kind, dtype):
     compare_devices(cuda_device, dtype, kind)

@@ -28,6 +28,7 @@ import torch
 
 from core.utils.masks import float_mask, true_positions
 
+from .clip import clip_faces
 from .fragments import SparseFragments, beyond_nearest, nearest_in_pixel
 from .parallel_parts import part_count, run_parts
 from .sparse_rows import face_runs
@@ -526,6 +527,7 @@ def select_fragments(
     clip_barycentric_coords: bool,
     chunk_pairs: int = _CHUNK_PAIRS,
     with_geometry: bool = True,
+    twins: Optional[torch.Tensor] = None,
 ) -> Selection:
     """Choose, without autograd, the K nearest faces of every pixel.
 
@@ -536,6 +538,8 @@ def select_fragments(
     and half the columns to copy, for callers that need only the distances. Allowed where no
     kept depth can be negative, which then needs no test: K > 1 with clipped barycentrics (a
     convex combination of vertex depths >= 1e-8) or with blur_radius 0 (pixels inside only).
+    twins: (F,) the other half of each face split in two by near-plane clipping, else -1 (see
+    `clip.clip_faces`); a pixel keeps at most one of two twins, as in PyTorch3D.
     """
     h, w = image_size
     device = face_verts.device
@@ -549,6 +553,11 @@ def select_fragments(
         def depth(pix: torch.Tensor, face: torch.Tensor) -> torch.Tensor:
             num_images = int(face_to_image[-1]) + 1  # bounds pix (faces exist, since rows do)
             return rows_geometry(table, pix, face, (num_images, h, w), perspective_correct, clip_barycentric_coords)[3]
+
+        def nearest(rows: Selection) -> Selection:
+            if twins is not None:
+                rows = _one_of_twins(rows, twins)
+            return _nearest_k(rows, k, depth)
 
         xs, ys = pixel_centers_ndc(image_size, device, face_verts.dtype)
         reach = math.sqrt(blur_radius) if blur_radius > 0 else 0.0  # the blur radius is a squared distance
@@ -601,13 +610,41 @@ def select_fragments(
             pix = pix_base.index_select(0, seg).add_(pair)
             rows.append((pix, faces.index_select(0, slot)) + geometry + (d2, inside, edge), sel)
             if rows.size > merge_at:  # bound memory: drop what can no longer be among the K nearest
-                rows.replace(_nearest_k(rows.view(), k, depth))
+                rows.replace(nearest(rows.view()))
                 merge_at = max(merge_at, 2 * rows.size)  # many legitimate rows: merge less often
-        return _nearest_k(rows.view(), k, depth)
+        return nearest(rows.view())
+
+
+def _one_of_twins(rows: Selection, twins: torch.Tensor) -> Selection:
+    """Keep one half of a split face per pixel, as PyTorch3D does: the half that contains the
+    pixel centre, else the nearer one (on a tie the earlier face).
+
+    PyTorch3D keeps the nearer half only. A pixel inside one half whose nearest edge is the
+    shared diagonal is exactly as far from the other half, so there the float rounding of two
+    distances decided whether the pixel came out inside or outside; containment decides here.
+    """
+    split = true_positions(twins.index_select(0, rows.face) >= 0)
+    if split.numel() < 2:
+        return rows
+    face = rows.face.index_select(0, split)
+    pair = torch.minimum(face, twins.index_select(0, face))
+    key = rows.pix.index_select(0, split) * twins.numel() + pair
+    order = torch.argsort(key, stable=True)  # a pair's rows: the smaller face first
+    key = key.index_select(0, order)
+    both = true_positions(key[1:] == key[:-1])
+    if both.numel() == 0:
+        return rows
+    first = split.index_select(0, order.index_select(0, both))
+    second = split.index_select(0, order.index_select(0, both + 1))
+    inside_first, inside_second = rows.inside.index_select(0, first), rows.inside.index_select(0, second)
+    nearer_second = rows.d2.index_select(0, second) < rows.d2.index_select(0, first)
+    farther_first = torch.where(inside_first == inside_second, nearer_second, inside_second)
+    dropped = torch.where(farther_first, first, second)
+    return rows.without(torch.sort(dropped).values)
 
 
 def _select_by_images(face_verts: torch.Tensor, face_to_image: torch.Tensor, num_images: int, *args: Any,
-                      with_geometry: bool) -> Selection:
+                      with_geometry: bool, twins: Optional[torch.Tensor]) -> Selection:
     """`select_fragments` over groups of consecutive images side by side (see parallel_parts),
     each of at least _MIN_PART_FACES faces: pixels of different images never compete, so the
     groups' selections, concatenated in order, are the whole batch's, row for row."""
@@ -619,12 +656,16 @@ def _select_by_images(face_verts: torch.Tensor, face_to_image: torch.Tensor, num
         if len(groups) > 1:
 
             def group(lo: int, hi: int) -> Selection:
-                sel = select_fragments(face_verts[lo:hi], face_to_image[lo:hi], *args, with_geometry=with_geometry)
+                # twins are consecutive faces of one image, hence of one group
+                local = None if twins is None else torch.where(twins[lo:hi] >= 0, twins[lo:hi] - lo, -1)
+                sel = select_fragments(
+                    face_verts[lo:hi], face_to_image[lo:hi], *args, with_geometry=with_geometry, twins=local
+                )
                 return sel._replace(face=sel.face + lo)
 
             pieces = run_parts(group, groups)
             return Selection(*[None if columns[0] is None else torch.cat(columns) for columns in zip(*pieces)])
-    return select_fragments(face_verts, face_to_image, *args, with_geometry=with_geometry)
+    return select_fragments(face_verts, face_to_image, *args, with_geometry=with_geometry, twins=twins)
 
 
 # Below this many pixels in a batch, float32 division and floor of a flat pixel index are
@@ -812,9 +853,12 @@ def rasterize_meshes(
     """Rasterize meshes whose vertices are already in NDC (x, y) with view-space z.
 
     Same signature and outputs as PyTorch3D's `rasterize_meshes`: (pix_to_face, zbuf,
-    bary_coords, dists), each (N, H, W, K[, 3]) with -1 in empty slots. `bin_size`,
-    `max_faces_per_bin`, `z_clip_value` and `cull_to_frustum` are accepted for compatibility;
-    binning here is per face bounding box and needs no tuning. With return_sparse=True only the
+    bary_coords, dists), each (N, H, W, K[, 3]) with -1 in empty slots. With `z_clip_value`,
+    faces reaching behind the plane z = z_clip_value are clipped to their part in front of it
+    (see `clip.clip_faces`; fragments still name and weight the original faces).
+    `bin_size`, `max_faces_per_bin` and `cull_to_frustum` are accepted for compatibility:
+    binning here is per face bounding box and needs no tuning, and faces outside the image
+    never reach the per-pixel tests anyway. With return_sparse=True only the
     SparseFragments are returned (the dense tensors are then built on demand by `Fragments`).
     A request whose fragments would exceed `max_memory_bytes` raises a ValueError up front.
 
@@ -830,17 +874,27 @@ def rasterize_meshes(
     faces = meshes.faces_packed()
     face_verts = verts[faces]
     face_to_image = meshes.faces_packed_to_mesh_idx()
-    defer = defer_bary_zbuf and k > 1 and (clip_barycentric_coords or blur_radius <= 0)
+    clipped = None
+    if z_clip_value is not None and verts.numel() and float(verts[:, 2].detach().min()) < z_clip_value:
+        clipped = clip_faces(face_verts, face_to_image, float(z_clip_value), perspective_correct)
+    if clipped is not None:
+        face_verts, face_to_image = clipped.face_verts, clipped.face_to_image
+    defer = defer_bary_zbuf and k > 1 and (clip_barycentric_coords or blur_radius <= 0) and clipped is None
     sel = _select_by_images(
         face_verts, face_to_image, n, (h, w), float(blur_radius), k,
         perspective_correct, cull_backfaces, clip_barycentric_coords, with_geometry=not defer,
+        twins=None if clipped is None else clipped.twin,
     )
     settings = ((n, h, w), perspective_correct, clip_barycentric_coords)
     if not defer:
         bary, zbuf, dists = _FragmentGeometry.apply(
             face_verts, sel.w0, sel.w1, sel.w2, sel.z, sel.d2, sel.inside, sel.edge, sel.pix, sel.face, *settings
         )
-        sparse = SparseFragments((n, h, w, k), sel.pix, sel.face, zbuf, bary, dists, sel.rank)
+        face = sel.face
+        if clipped is not None:
+            bary = clipped.source_barycentrics(face, bary)
+            face = clipped.source.index_select(0, face)
+        sparse = SparseFragments((n, h, w, k), sel.pix, face, zbuf, bary, dists, sel.rank)
     else:
         (dists,) = _FragmentGeometry.apply(
             face_verts, None, None, None, None, sel.d2, sel.inside, sel.edge, sel.pix, sel.face, *settings, ("dists",)

@@ -15,8 +15,12 @@ class RasterizationSettings:
     """PyTorch3D's rasterization settings, with the same fields and defaults.
 
     `bin_size` and `max_faces_per_bin` are accepted and ignored: faces are binned by their own
-    screen bounding boxes, which needs no tuning. `z_clip_value` and `cull_to_frustum` are
-    accepted; faces with a vertex behind the camera (z < 1e-8) are skipped rather than clipped.
+    screen bounding boxes, which needs no tuning. `z_clip_value` clips faces to z >= that value
+    (split in two where needed) instead of dropping those with a vertex behind the camera; left
+    None it resolves as in PyTorch3D: znear / 2 for perspective-correct rasterization with a
+    camera that has znear (FoV cameras), else no clipping. `cull_to_frustum` is accepted and
+    has no effect: faces outside the image never reach the per-pixel tests (PyTorch3D culls at
+    NDC ±1, which on non-square images also drops visible faces on the longer side).
     `max_memory_bytes` (not in PyTorch3D) caps the memory the fragments of one call may take;
     a larger request raises a ValueError instead of exhausting the machine.
     """
@@ -90,6 +94,10 @@ class MeshRasterizer(torch.nn.Module):
         clip = settings.clip_barycentric_coords
         if clip is None:
             clip = settings.blur_radius > 0.0
+        z_clip = settings.z_clip_value
+        if z_clip is None and perspective_correct:
+            znear = cameras.get_znear()
+            z_clip = None if znear is None else float(torch.as_tensor(znear).min()) / 2
         sparse = rasterize_meshes(
             meshes_proj,
             image_size=hw,
@@ -98,6 +106,7 @@ class MeshRasterizer(torch.nn.Module):
             perspective_correct=perspective_correct,
             clip_barycentric_coords=clip,
             cull_backfaces=settings.cull_backfaces,
+            z_clip_value=z_clip,
             return_sparse=True,
             max_memory_bytes=settings.max_memory_bytes,
             defer_bary_zbuf=bool(kwargs.get("defer_bary_zbuf", False)),
