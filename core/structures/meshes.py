@@ -640,3 +640,14 @@ def join_meshes_as_batch(meshes: Sequence[Meshes], include_textures: bool = True
         raise ValueError("join_meshes_as_batch: all meshes must have the same type of textures")
     tex = first.join_batch([m.textures for m in meshes[1:]])
     return Meshes(verts=verts, faces=faces, textures=tex)
+
+
+def join_meshes_as_scene(meshes: Union[Meshes, Sequence[Meshes]], include_textures: bool = True) -> Meshes:
+    """One mesh holding every mesh of a batch (or of a list of batches), as one scene to render.
+
+    Vertices and faces are concatenated in packed order; textures are joined with their
+    `join_scene` (UV maps into one atlas that samples as before), as in PyTorch3D.
+    """
+    batch = meshes if isinstance(meshes, Meshes) else join_meshes_as_batch(meshes, include_textures)
+    textures = batch.textures.join_scene() if include_textures and batch.textures is not None else None
+    return Meshes(verts=[batch.verts_packed()], faces=[batch.faces_packed()], textures=textures)

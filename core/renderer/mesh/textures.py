@@ -602,3 +602,40 @@ class TexturesUV(TexturesBase):
         tex = self._new(maps, faces, verts)
         tex._num_faces_per_mesh = counts
         return tex
+
+    def join_scene(self) -> "TexturesUV":
+        """A batch of one texture for the whole batch joined into one scene.
+
+        The maps go side by side into one atlas (top-aligned), each with a one-texel border
+        repeating its edge, and the uvs are moved onto their map's place: sampling reads the
+        same texels with the same weights as before, under either align_corners and either
+        sampling mode, wherever the interpolated uv lies in [0, 1] or, with border padding, up
+        to one texel beyond. Further out an atlas cannot keep a map's padding (nor can
+        PyTorch3D's).
+        """
+        maps, faces, uvs = self.maps_list(), self.faces_uvs_list(), self.verts_uvs_list()
+        atlas_h = max(m.shape[0] for m in maps) + 2
+        atlas_w = sum(m.shape[1] + 2 for m in maps)
+        corners = self.align_corners
+
+        def to_texel(t: torch.Tensor, size: int) -> torch.Tensor:  # [0, 1] → texel position
+            return t * (size - 1) if corners else t * size - 0.5
+
+        def from_texel(p: torch.Tensor, size: int) -> torch.Tensor:
+            return p / (size - 1) if corners else (p + 0.5) / size
+
+        blocks, moved, shifted = [], [], []
+        x0, uv_offset = 0, 0
+        for m, f, uv in zip(maps, faces, uvs):
+            h, w = m.shape[:2]
+            padded = F.pad(m.permute(2, 0, 1)[None], (1, 1, 1, 1), mode="replicate")[0].permute(1, 2, 0)
+            blocks.append(F.pad(padded, (0, 0, 0, 0, 0, atlas_h - h - 2)))
+            x = x0 + 1 + to_texel(uv[:, 0], w)
+            y = 1 + to_texel(1 - uv[:, 1], h)  # rows from the top
+            moved.append(torch.stack((from_texel(x, atlas_w), 1 - from_texel(y, atlas_h)), dim=1))
+            shifted.append(f + uv_offset)
+            x0 += w + 2
+            uv_offset += uv.shape[0]
+        tex = self._new([torch.cat(blocks, dim=1)], [torch.cat(shifted)], [torch.cat(moved)])
+        tex._num_faces_per_mesh = [sum(self._num_faces_per_mesh)]
+        return tex
