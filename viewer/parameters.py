@@ -166,6 +166,12 @@ _PARAMS = (
     Param("camera.fov", "Field of view", "float", 60.0, "°", 1.0, 170.0,
           help="Vertical field of view; for orthographic, the visible height at the camera distance."),
     Param("camera.projection", "Projection", "choice", "perspective", choices=PROJECTIONS),
+    # Disjoint ranges keep znear < zfar whatever the two controls say.
+    Param("camera.znear", "Near plane (znear)", "float", 1.0, "world", 0.01, 10.0, log=True,
+          help="PyTorch3D's znear: the soft blend normalises depth between znear and zfar, and "
+               "perspective-correct rasterization clips geometry nearer than znear / 2."),
+    Param("camera.zfar", "Far plane (zfar)", "float", 100.0, "world", 20.0, 10000.0, log=True,
+          help="PyTorch3D's zfar: with znear it sets the depth scale γ works on (zfar − znear)."),
     # Panes and viewport
     Param("pane.soft_shader", "Soft shader", "choice", "Soft Phong", choices=SOFT_SHADERS),
     Param("pane.hard_shader", "Hard shader", "choice", "Hard Phong", choices=HARD_SHADERS),

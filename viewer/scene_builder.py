@@ -30,6 +30,7 @@ from core.renderer import (
     SoftSilhouetteShader,
     look_at_view_transform,
 )
+from core.renderer.mesh.rasterizer import resolve_z_clip
 
 from .parameters import DERIVE_BLUR_EPS, HARD_SHADERS, SOFT_SHADERS, Settings
 
@@ -92,12 +93,19 @@ def build_cameras(settings: Settings, device: torch.device):
         azim=settings["camera.azimuth"],
         device=device,
     )
-    # znear/zfar stay at PyTorch3D's defaults (1, 100): the soft blend normalises depth with
-    # them, so gamma means what it means in PyTorch3D scripts. Neither clips geometry.
+    # znear/zfar default to PyTorch3D's (1, 100): the soft blend normalises depth with them, so
+    # gamma means what it means in PyTorch3D scripts; znear / 2 is also where perspective-correct
+    # rasterization clips (see near_clip).
+    depth_range = {"znear": settings["camera.znear"], "zfar": settings["camera.zfar"]}
     if settings["camera.projection"] == "orthographic":
         h = orthographic_half_height(settings)
-        return FoVOrthographicCameras(max_y=h, min_y=-h, max_x=h, min_x=-h, R=R, T=T, device=device)
-    return FoVPerspectiveCameras(fov=settings["camera.fov"], R=R, T=T, device=device)
+        return FoVOrthographicCameras(max_y=h, min_y=-h, max_x=h, min_x=-h, R=R, T=T, device=device, **depth_range)
+    return FoVPerspectiveCameras(fov=settings["camera.fov"], R=R, T=T, device=device, **depth_range)
+
+
+def near_clip(settings: Settings, pane: str) -> float | None:
+    """The view depth `pane`'s rasterizer clips geometry at (core decides), or None."""
+    return resolve_z_clip(raster_settings(settings, pane), build_cameras(settings, torch.device("cpu")))
 
 
 def build_lights(settings: Settings, device: torch.device):

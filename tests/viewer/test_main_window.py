@@ -10,7 +10,7 @@ from PIL import Image
 from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QMouseEvent
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QLabel
 
 from tests.viewer.conftest import (
     SMALL,
@@ -355,3 +355,20 @@ def test_a_saved_window_larger_than_the_screen_is_shrunk_to_fit(qtbot, make_wind
     first.close()
     second = make_window()
     assert second.width() <= free.width() and second.height() <= free.height()
+
+
+def test_rasterization_panel_shows_where_the_near_clip_is(qtbot, window) -> None:
+    panel = window.panels["Rasterization"]
+
+    def clip_text() -> str:
+        (label,) = [w for w in panel.findChildren(QLabel) if w.text().startswith("Near clip")]
+        return label.text()
+
+    assert clip_text() == "Near clip at view depth 0.5"
+    window.history.set_value("camera.znear", 0.2)
+    assert clip_text() == "Near clip at view depth 0.1"
+    window.history.set_value("camera.projection", "orthographic")
+    assert clip_text() == "Near clip: none (no perspective correction)"
+    window.history.stack.undo()
+    window.history.stack.undo()
+    assert clip_text() == "Near clip at view depth 0.5"

@@ -171,3 +171,19 @@ def test_silhouette_fragments_serve_the_inspector_and_a_later_shader(mesh, setti
     assert np.array_equal(switched.rgba, fresh.rgba)
     for name in ("pix_to_face", "zbuf", "bary_coords", "dists"):
         assert np.array_equal(getattr(maps, name), getattr(fresh.fragments, name)), name
+
+
+def test_znear_moves_the_near_clip_and_zfar_the_soft_depth_scale(mesh, settings) -> None:
+    """Level with the torus, 0.3 from its ring, znear 1 clips at 0.5 and znear 0.1 at
+    0.05: the hard pane changes. At the default distance nothing is clipped, and zfar changes
+    the soft blend's depth normalisation only: the soft pane changes, the hard one does not."""
+    close = settings.replace({"camera.distance": 1.3, "camera.elevation": 0.0})
+    renderer = PaneRenderer("hard")
+    clipped = renderer.render(mesh, close).rgba.copy()
+    nearer = renderer.render(mesh, close.replace({"camera.znear": 0.1})).rgba
+    assert not np.array_equal(clipped, nearer)
+    for pane, changes in (("soft", True), ("hard", False)):
+        renderer = PaneRenderer(pane)
+        base = renderer.render(mesh, settings).rgba.copy()
+        other = renderer.render(mesh, settings.replace({"camera.zfar": 20.0})).rgba
+        assert (not np.array_equal(base, other)) == changes, pane

@@ -104,3 +104,15 @@ def test_cache_keys_follow_what_each_pane_reads() -> None:
     base = base.replace({"pane.soft_shader": "Silhouette"})
     assert not moves("soft", sb.image_key, **{"light.diffuse": (1.0, 0.0, 0.0)})
     assert moves("hard", sb.fragments_key, **{"camera.azimuth": 1.0})
+
+
+def test_znear_and_zfar_reach_both_cameras_and_set_the_near_clip() -> None:
+    settings = Settings({"camera.znear": 0.3, "camera.zfar": 40.0})
+    for projection in ("perspective", "orthographic"):
+        cameras = sb.build_cameras(settings.replace({"camera.projection": projection}), CPU)
+        assert (float(cameras.znear), float(cameras.zfar)) == pytest.approx((0.3, 40.0))
+    # core's rule: znear / 2 with perspective correction (auto: on for perspective cameras)
+    assert sb.near_clip(Settings(), "soft") == pytest.approx(0.5)
+    assert sb.near_clip(settings, "hard") == pytest.approx(0.15)
+    assert sb.near_clip(settings.replace({"camera.projection": "orthographic"}), "soft") is None
+    assert sb.near_clip(settings.replace({"raster.perspective_correct": "off"}), "soft") is None

@@ -45,6 +45,24 @@ def check_raster_settings(settings: RasterizationSettings, batch_size: int) -> T
     )
 
 
+def resolve_perspective_correct(settings: RasterizationSettings, cameras) -> bool:
+    """settings.perspective_correct, or (None) whether the camera is a perspective one."""
+    if settings.perspective_correct is not None:
+        return bool(settings.perspective_correct)
+    return bool(cameras.is_perspective())
+
+
+def resolve_z_clip(settings: RasterizationSettings, cameras) -> Optional[float]:
+    """The near plane faces are clipped at: settings.z_clip_value, or (None, as in PyTorch3D)
+    half the camera's smallest znear for perspective-correct rasterization, else no clipping."""
+    if settings.z_clip_value is not None:
+        return float(settings.z_clip_value)
+    znear = cameras.get_znear()
+    if znear is None or not resolve_perspective_correct(settings, cameras):
+        return None
+    return float(torch.as_tensor(znear).min()) / 2
+
+
 class MeshRasterizer(torch.nn.Module):
     """Projects meshes with a camera and rasterizes them into `Fragments` (PyTorch3D's API).
 
@@ -88,16 +106,11 @@ class MeshRasterizer(torch.nn.Module):
             raise ValueError("mesh vertices contain NaN or Inf; cannot rasterize")
         cameras = kwargs.get("cameras", self.cameras)
         meshes_proj = self.transform(meshes_world, **kwargs)
-        perspective_correct = settings.perspective_correct
-        if perspective_correct is None:
-            perspective_correct = bool(cameras.is_perspective())
+        perspective_correct = resolve_perspective_correct(settings, cameras)
         clip = settings.clip_barycentric_coords
         if clip is None:
             clip = settings.blur_radius > 0.0
-        z_clip = settings.z_clip_value
-        if z_clip is None and perspective_correct:
-            znear = cameras.get_znear()
-            z_clip = None if znear is None else float(torch.as_tensor(znear).min()) / 2
+        z_clip = resolve_z_clip(settings, cameras)
         sparse = rasterize_meshes(
             meshes_proj,
             image_size=hw,
