@@ -17,9 +17,11 @@ from __future__ import annotations
 import errno
 import os
 from pathlib import Path
-from typing import Optional, Sequence, Union
+from typing import Any, Dict, NamedTuple, Optional, Sequence, Tuple, Union
 
-from ..renderer.utils import Device
+import torch
+
+from ..renderer.utils import Device, make_device
 from ..structures import Meshes, join_meshes_as_batch
 from .errors import MeshLoadError
 from .formats import LOAD_FORMATS, extension
@@ -87,13 +89,7 @@ def load_objs_as_meshes(
     """
     if isinstance(files, (str, os.PathLike)):
         raise TypeError("files must be a list of paths; wrap a single path in a list")
-    if texture_wrap is not None and texture_wrap not in ("repeat", "clamp"):
-        raise ValueError(f"texture_wrap must be one of ['repeat', 'clamp'] or None, got {texture_wrap!r}")
-    if create_texture_atlas:
-        raise NotImplementedError(
-            "create_texture_atlas=True needs TexturesAtlas, which core does not provide; "
-            "use the default TexturesUV (create_texture_atlas=False)"
-        )
+    _check_obj_options(create_texture_atlas, texture_wrap)
     files = list(files)
     if not files:
         raise ValueError("load_objs_as_meshes needs at least one file")
@@ -103,3 +99,72 @@ def load_objs_as_meshes(
         data = read_mesh_data(f, formats=(".obj",))
         meshes.append((data if load_textures else data.without_appearance()).to_meshes(device))
     return meshes[0] if len(meshes) == 1 else join_meshes_as_batch(meshes)
+
+
+def _check_obj_options(create_texture_atlas: bool, texture_wrap: Optional[str]) -> None:
+    """PyTorch3D's OBJ loader options that core checks but does not act on."""
+    if texture_wrap is not None and texture_wrap not in ("repeat", "clamp"):
+        raise ValueError(f"texture_wrap must be one of ['repeat', 'clamp'] or None, got {texture_wrap!r}")
+    if create_texture_atlas:
+        raise NotImplementedError(
+            "create_texture_atlas=True needs TexturesAtlas, which core does not provide; "
+            "use the default TexturesUV (create_texture_atlas=False)"
+        )
+
+
+class Faces(NamedTuple):
+    """Per-face indices of `load_obj` (PyTorch3D's names); -1 where the file gives none."""
+
+    verts_idx: torch.Tensor  # (F, 3) into verts
+    normals_idx: torch.Tensor  # (F, 3) into aux.normals
+    textures_idx: torch.Tensor  # (F, 3) into aux.verts_uvs
+    materials_idx: torch.Tensor  # (F,) into aux.texture_images' order
+
+
+class Properties(NamedTuple):
+    """The `aux` of `load_obj` (PyTorch3D's names)."""
+
+    normals: Optional[torch.Tensor]
+    verts_uvs: Optional[torch.Tensor]
+    material_colors: Optional[Dict[str, Dict[str, torch.Tensor]]]
+    texture_images: Optional[Dict[str, torch.Tensor]]
+    texture_atlas: Optional[torch.Tensor]
+
+
+def load_obj(
+    f: PathLike,
+    load_textures: bool = True,
+    create_texture_atlas: bool = False,
+    texture_atlas_size: int = 4,
+    texture_wrap: Optional[str] = "repeat",
+    device: Device = "cpu",
+    path_manager: Any = None,
+) -> Tuple[torch.Tensor, Faces, Properties]:
+    """PyTorch3D's `load_obj`: (verts (V, 3), faces, aux) for one OBJ file, read by trimesh.
+
+    faces.verts_idx, and with a map_Kd texture faces.textures_idx, aux.verts_uvs and
+    aux.texture_images ({material name: (H, W, 3) image in [0, 1]}; a multi-material file's
+    images come as one atlas named "name1+name2…", see the module notes) and
+    faces.materials_idx (0 for every face), are PyTorch3D's.
+    Not read: `vn` normals (aux.normals None, normals_idx -1) and material colours
+    (aux.material_colors None). Vertices are indexed as in `load_objs_as_meshes`.
+    `path_manager` (PyTorch3D's iopath hook) is not supported: pass a local path.
+    """
+    if path_manager is not None:
+        raise NotImplementedError("path_manager is not supported; pass a local file path")
+    _check_obj_options(create_texture_atlas, texture_wrap)
+    device = make_device(device)
+    data = read_mesh_data(f, formats=(".obj",))
+    faces = torch.as_tensor(data.faces, dtype=torch.int64, device=device)
+    none = torch.full_like(faces, -1)
+    tex = data.uv_texture if load_textures else None
+    aux = Properties(None, None, None, None, None)
+    if tex is None:
+        return torch.as_tensor(data.verts, dtype=torch.float32, device=device), Faces(faces, none, none, none[:, 0]), aux
+    textures_idx = torch.as_tensor(tex.faces_uvs, dtype=torch.int64, device=device)
+    aux = aux._replace(
+        verts_uvs=torch.as_tensor(tex.verts_uvs, dtype=torch.float32, device=device),
+        texture_images={tex.name or "material_0": torch.as_tensor(tex.image, dtype=torch.float32, device=device)},
+    )
+    verts = torch.as_tensor(data.verts, dtype=torch.float32, device=device)
+    return verts, Faces(faces, none, textures_idx, torch.zeros_like(faces[:, 0])), aux

@@ -56,7 +56,8 @@ def pack_atlas(textures: Sequence[UVTexture]) -> UVTexture:
         faces_uvs.append(tex.faces_uvs + uv_offset)
         x0 += w
         uv_offset += len(tex.verts_uvs)
-    return UVTexture(image=atlas, verts_uvs=np.concatenate(verts_uvs), faces_uvs=np.concatenate(faces_uvs))
+    name = "+".join(t.name for t in textures if t.name)
+    return UVTexture(image=atlas, verts_uvs=np.concatenate(verts_uvs), faces_uvs=np.concatenate(faces_uvs), name=name)
 
 
 def vertex_colors(part: MeshData) -> np.ndarray:

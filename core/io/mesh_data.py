@@ -21,11 +21,13 @@ from ..structures import Meshes
 
 @dataclasses.dataclass
 class UVTexture:
-    """An image (H, W, 3) and per-corner uvs: verts_uvs (T, 2), faces_uvs (F, 3) into verts_uvs."""
+    """An image (H, W, 3) and per-corner uvs: verts_uvs (T, 2), faces_uvs (F, 3) into verts_uvs;
+    name: the file's material name, when it has one."""
 
     image: np.ndarray
     verts_uvs: np.ndarray
     faces_uvs: np.ndarray
+    name: str = ""
 
 
 @dataclasses.dataclass

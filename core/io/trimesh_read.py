@@ -87,7 +87,8 @@ def _textured_part(verts: np.ndarray, faces: np.ndarray, visual: trimesh.visual.
         factor = _base_color_factor(material)
         if factor is not None:
             pixels = pixels * factor
-        return MeshData(verts, faces, uv_texture=UVTexture(image=pixels, verts_uvs=uv, faces_uvs=faces.copy()))
+        name = getattr(material, "name", None) or ""
+        return MeshData(verts, faces, uv_texture=UVTexture(pixels, uv, faces.copy(), name=str(name)))
     color = _material_color(material)
     if color is None:
         return MeshData(verts, faces)

@@ -6,14 +6,17 @@ from .blending import (
     softmax_rgb_blend,
 )
 from .cameras import (
+    CamerasBase,
     FoVOrthographicCameras,
     FoVPerspectiveCameras,
     OrthographicCameras,
     PerspectiveCameras,
+    camera_position_from_spherical_angles,
+    get_world_to_view_transform,
     look_at_rotation,
     look_at_view_transform,
 )
-from .lighting import AmbientLights, DirectionalLights, PointLights
+from .lighting import AmbientLights, DirectionalLights, PointLights, diffuse, specular
 from .materials import Materials
 from .mesh.fragments import Fragments
 from .mesh.rasterize_meshes import rasterize_meshes
@@ -27,14 +30,18 @@ from .mesh.shader import (
     SoftPhongShader,
     SoftSilhouetteShader,
 )
+from .mesh.shading import flat_shading, gouraud_shading, phong_shading
 from .mesh.textures import TexturesUV, TexturesVertex
 from .mesh.utils import interpolate_face_attributes
+from .utils import TensorProperties
 
 __all__ = [
-    "AmbientLights", "BlendParams", "DirectionalLights", "FoVOrthographicCameras", "FoVPerspectiveCameras",
-    "Fragments", "HardFlatShader", "HardGouraudShader", "HardPhongShader", "Materials", "MeshRasterizer",
-    "MeshRenderer", "MeshRendererWithFragments", "OrthographicCameras", "PerspectiveCameras", "PointLights",
-    "RasterizationSettings", "SoftGouraudShader", "SoftPhongShader", "SoftSilhouetteShader", "TexturesUV",
-    "TexturesVertex", "hard_rgb_blend", "interpolate_face_attributes", "look_at_rotation", "look_at_view_transform",
-    "rasterize_meshes", "sigmoid_alpha_blend", "softmax_rgb_blend",
+    "AmbientLights", "BlendParams", "CamerasBase", "DirectionalLights", "FoVOrthographicCameras",
+    "FoVPerspectiveCameras", "Fragments", "HardFlatShader", "HardGouraudShader", "HardPhongShader", "Materials",
+    "MeshRasterizer", "MeshRenderer", "MeshRendererWithFragments", "OrthographicCameras", "PerspectiveCameras",
+    "PointLights", "RasterizationSettings", "SoftGouraudShader", "SoftPhongShader", "SoftSilhouetteShader",
+    "TensorProperties", "TexturesUV", "TexturesVertex", "camera_position_from_spherical_angles", "diffuse",
+    "flat_shading", "get_world_to_view_transform", "gouraud_shading", "hard_rgb_blend", "interpolate_face_attributes",
+    "look_at_rotation", "look_at_view_transform", "phong_shading", "rasterize_meshes", "sigmoid_alpha_blend",
+    "softmax_rgb_blend", "specular",
 ]
