@@ -21,6 +21,11 @@ KEYS = (
 )
 
 
+# What decides where faces are clipped (scene_builder.near_clip): znear, and whether the
+# rasterization is perspective-correct.
+NEAR_CLIP_KEYS = frozenset({"camera.znear", "camera.projection", "raster.perspective_correct"})
+
+
 def build(state: SceneState, history: EditHistory) -> ParamPanel:
     panel = ParamPanel(KEYS, state, history)
     panel.enable_when("raster.blur_radius", lambda s: not s["raster.derive_blur"])
@@ -39,8 +44,8 @@ def build(state: SceneState, history: EditHistory) -> ParamPanel:
         used.setText(f"Soft pane blur radius in use: {effective_blur_radius(state.settings):.4g} NDC²")
 
     def show_clip(keys=None) -> None:
-        if keys is not None and not any(k.startswith("camera.") or k.startswith("raster.") for k in keys):
-            return
+        if keys is not None and not keys & NEAR_CLIP_KEYS:
+            return  # orbiting, for one, cannot move it
         depth = near_clip(state.settings, "soft")
         clip.setText("Near clip: none (no perspective correction)" if depth is None else f"Near clip at view depth {depth:.4g}")
 
