@@ -39,6 +39,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--elev", type=finite_float, default=20.0, help="camera elevation in degrees (default 20)")
     p.add_argument("--azim", type=finite_float, default=150.0, help="camera azimuth in degrees (default 150: the cow's front)")
     p.add_argument("--fov", type=positive_float, default=60.0, help="vertical field of view in degrees (default 60)")
+    p.add_argument("--znear", type=positive_float, default=1.0,
+                   help="camera znear (default 1): geometry nearer than znear/2 is clipped, and the soft "
+                        "blend normalises depth between znear and zfar")
+    p.add_argument("--zfar", type=positive_float, default=100.0, help="camera zfar (default 100)")
     p.add_argument("--light", type=finite_float, nargs=3, metavar=("X", "Y", "Z"), default=None,
                    help="point light position (default: at the camera)")
     p.add_argument("--no-normalize", action="store_true",
@@ -72,6 +76,8 @@ def run(args: argparse.Namespace) -> int:
     out = check_output(args.out, (".png",))
     if args.fov >= 180:
         raise CliError(f"--fov must be below 180 degrees, got {args.fov:g}")
+    if args.znear >= args.zfar:
+        raise CliError(f"--znear ({args.znear:g}) must be below --zfar ({args.zfar:g})")
     device = check_device(args.device)
     mesh = load_mesh_or_fail(args.mesh, device)
     if not args.no_normalize:
@@ -83,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     k = args.faces_per_pixel or (DEFAULT_SOFT_FACES_PER_PIXEL if soft else 1)
     blur = args.blur_radius if args.blur_radius is not None else (blur_radius_from_sigma(args.sigma) if soft else 0.0)
     R, T = look_at_view_transform(dist=args.dist, elev=args.elev, azim=args.azim)
-    cameras = FoVPerspectiveCameras(R=R, T=T, fov=args.fov, device=device)
+    cameras = FoVPerspectiveCameras(R=R, T=T, fov=args.fov, znear=args.znear, zfar=args.zfar, device=device)
     light = args.light if args.light is not None else cameras.get_camera_center()[0].tolist()
     lights = PointLights(location=[light], device=device)
     blend = BlendParams(sigma=args.sigma, gamma=args.gamma)

@@ -84,6 +84,12 @@ def test_render_options_change_the_picture(tmp_path, mesh_file):
     assert cli_main(["render", mesh_file, "--out", str(c), "--image-size", "32", "--light", "0", "5", "0"]) == 0
     pa, pb, pc = (np.asarray(Image.open(p)).astype(int) for p in (a, b, c))
     assert np.abs(pa - pb).max() > 50 and np.abs(pa - pc).max() > 50
+    # close up (the ellipsoid's near side 0.3 away): znear 1 clips it at 0.5, znear 0.1 at 0.05
+    near = ["--image-size", "32", "--dist", "1.3", "--elev", "0", "--azim", "90"]
+    d, e = tmp_path / "d.png", tmp_path / "e.png"
+    assert cli_main(["render", mesh_file, "--out", str(d), *near]) == 0
+    assert cli_main(["render", mesh_file, "--out", str(e), *near, "--znear", "0.1"]) == 0
+    assert np.abs(np.asarray(Image.open(d)).astype(int) - np.asarray(Image.open(e)).astype(int)).max() > 50
 
 
 def test_render_errors_are_one_line(tmp_path, mesh_file, capsys):
@@ -101,6 +107,7 @@ def test_render_errors_are_one_line(tmp_path, mesh_file, capsys):
     check(2, [mesh_file, "--out", out, "--image-size", "0"], "--image-size")
     check(2, [mesh_file, "--out", out, "--sigma", "nan"], "--sigma")
     check(2, [mesh_file, "--out", out, "--shader", "toon"], "--shader")
+    check(1, [mesh_file, "--out", out, "--znear", "200"], "--znear")
     check(2, [mesh_file], "--out")
     # absurd settings: refused up front by the memory budget, naming what to lower
     check(1, [mesh_file, "--out", out, "--image-size", "4096", "--faces-per-pixel", "1000"], "faces_per_pixel")
