@@ -539,7 +539,7 @@ def select_fragments(
     kept depth can be negative, which then needs no test: K > 1 with clipped barycentrics (a
     convex combination of vertex depths >= 1e-8) or with blur_radius 0 (pixels inside only).
     twins: (F,) the other half of each face split in two by near-plane clipping, else -1 (see
-    `clip.clip_faces`); a pixel keeps at most one of two twins, as in PyTorch3D.
+    `clip.clip_faces`); a pixel keeps at most one of two twins (see `_one_of_twins`).
     """
     h, w = image_size
     device = face_verts.device
