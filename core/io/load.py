@@ -155,16 +155,18 @@ def load_obj(
     _check_obj_options(create_texture_atlas, texture_wrap)
     device = make_device(device)
     data = read_mesh_data(f, formats=(".obj",))
+    verts = torch.as_tensor(data.verts, dtype=torch.float32, device=device)
     faces = torch.as_tensor(data.faces, dtype=torch.int64, device=device)
     none = torch.full_like(faces, -1)
     tex = data.uv_texture if load_textures else None
-    aux = Properties(None, None, None, None, None)
     if tex is None:
-        return torch.as_tensor(data.verts, dtype=torch.float32, device=device), Faces(faces, none, none, none[:, 0]), aux
-    textures_idx = torch.as_tensor(tex.faces_uvs, dtype=torch.int64, device=device)
-    aux = aux._replace(
+        return verts, Faces(faces, none, none, none[:, 0]), Properties(None, None, None, None, None)
+    aux = Properties(
+        normals=None,
         verts_uvs=torch.as_tensor(tex.verts_uvs, dtype=torch.float32, device=device),
+        material_colors=None,
         texture_images={tex.name or "material_0": torch.as_tensor(tex.image, dtype=torch.float32, device=device)},
+        texture_atlas=None,
     )
-    verts = torch.as_tensor(data.verts, dtype=torch.float32, device=device)
+    textures_idx = torch.as_tensor(tex.faces_uvs, dtype=torch.int64, device=device)
     return verts, Faces(faces, none, textures_idx, torch.zeros_like(faces[:, 0])), aux

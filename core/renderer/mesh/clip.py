@@ -18,6 +18,8 @@ from typing import NamedTuple, Optional
 
 import torch
 
+from core.utils.masks import true_positions
+
 
 class ClippedFaces(NamedTuple):
     """Faces after clipping, in packed order (each original face's pieces consecutive).
@@ -39,7 +41,7 @@ class ClippedFaces(NamedTuple):
 
     def source_barycentrics(self, face: torch.Tensor, bary: torch.Tensor) -> torch.Tensor:
         """(M, 3) barycentrics w.r.t. the clipped faces `face` → w.r.t. their original faces."""
-        rows = torch.nonzero(self.cut.index_select(0, face)).squeeze(1)
+        rows = true_positions(self.cut.index_select(0, face))
         if rows.numel() == 0:
             return bary
         matrices = self.to_source.index_select(0, face.index_select(0, rows))
@@ -82,14 +84,14 @@ def clip_faces(
     total = int(pieces.sum())
     source = torch.repeat_interleave(torch.arange(face_verts.shape[0], device=device), pieces, output_size=total)
 
-    whole = torch.nonzero(n_behind == 0).squeeze(1)
+    whole = true_positions(n_behind == 0)
     parts = [face_verts.index_select(0, whole)]
     positions = [starts.index_select(0, whole)]
     conversions = []
     cut_positions = []
 
     for faces_mask, lone_is_behind in ((one_cut, False), (two_cut, True)):
-        faces = torch.nonzero(faces_mask).squeeze(1)
+        faces = true_positions(faces_mask)
         if faces.numel() == 0:
             continue
         # p1: the vertex alone on its side of the plane; p2, p3 follow it in the face's order.
@@ -121,7 +123,7 @@ def clip_faces(
     twin = torch.full((total,), -1, dtype=torch.long, device=device)
     if cut_positions:
         cut[torch.cat(cut_positions)] = True
-    halves = starts.index_select(0, torch.nonzero(two_cut).squeeze(1))
+    halves = starts.index_select(0, true_positions(two_cut))
     twin[halves] = halves + 1
     twin[halves + 1] = halves
     return ClippedFaces(clipped, face_to_image.index_select(0, source), source, to_source, cut, twin)
