@@ -42,6 +42,7 @@ from core.renderer import (  # noqa: E402
     MeshRasterizer,
     MeshRenderer,
     RasterizationSettings,
+    SoftDepthShader,
     SoftPhongShader,
     SoftSilhouetteShader,
     look_at_view_transform,
@@ -60,6 +61,9 @@ def _renderer(image_size: int, shader: str, k: int, cameras, device: str) -> Mes
     if shader == "softphong":
         phong = SoftPhongShader(device=device, cameras=cameras, lights=default_lights(device), blend_params=blend)
         return MeshRenderer(MeshRasterizer(cameras, soft_settings), phong)
+    if shader == "softdepth":
+        depth = SoftDepthShader(device=device, cameras=cameras, blend_params=blend)
+        return MeshRenderer(MeshRasterizer(cameras, soft_settings), depth)
     settings = RasterizationSettings(image_size=image_size, blur_radius=0.0, faces_per_pixel=k)
     return MeshRenderer(
         MeshRasterizer(cameras, settings), HardPhongShader(device=device, cameras=cameras, lights=default_lights(device))
@@ -99,6 +103,7 @@ def make_cases(device: str) -> Dict[str, Callable[[], tuple]]:
         "20× ico_sphere(4) 128² silhouette K=50": sphere4_views(20),
         "cow 1024² hard Phong K=1": cow_case(1024, "phong", 1),
         "cow 128² soft Phong K=50": cow_case(128, "softphong", 50),
+        "cow 256² soft depth K=50": cow_case(256, "softdepth", 50),
         # Rows matching the PyTorch3D CPU timings quoted in the core renderer issue.
         "ico_sphere(6) 256² hard Phong": sphere6(256),
         "1× ico_sphere(4) 128² silhouette K=50": sphere4_views(1),

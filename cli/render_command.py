@@ -17,8 +17,11 @@ from cli.common import (
     write_files,
 )
 
-SHADERS = ("hard-phong", "soft-phong", "hard-gouraud", "soft-gouraud", "hard-flat", "silhouette")
-SOFT_SHADERS = ("soft-phong", "soft-gouraud", "silhouette")
+SHADERS = (
+    "hard-phong", "soft-phong", "hard-gouraud", "soft-gouraud", "hard-flat", "silhouette", "hard-depth", "soft-depth",
+)
+SOFT_SHADERS = ("soft-phong", "soft-gouraud", "silhouette", "soft-depth")
+DEPTH_SHADERS = ("hard-depth", "soft-depth")
 # Soft shaders default to the fitting tutorial's 50 faces per pixel, hard ones to 1.
 DEFAULT_SOFT_FACES_PER_PIXEL = 50
 
@@ -26,7 +29,9 @@ DEFAULT_SOFT_FACES_PER_PIXEL = 50
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("render", help="render a mesh file to a PNG", description=__doc__)
     p.add_argument("mesh", help="mesh file (OBJ, PLY, STL, OFF, GLB/GLTF)")
-    p.add_argument("--out", required=True, type=Path, help="output PNG")
+    p.add_argument("--out", required=True, type=Path,
+                   help="output .png, or .npy for the image's float values as rendered (H x W x 4 RGBA, "
+                        "H x W depth for the depth shaders)")
     p.add_argument("--image-size", type=positive_int, default=512, help="square image size in pixels (default 512)")
     p.add_argument("--shader", choices=SHADERS, default="hard-phong")
     p.add_argument("--faces-per-pixel", type=positive_int, default=None,
@@ -55,10 +60,11 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from core.fitting import blur_radius_from_sigma, normalize_mesh
-    from core.io import png_bytes
+    from core.io import depth_grey, png_bytes
     from core.renderer import (
         BlendParams,
         FoVPerspectiveCameras,
+        HardDepthShader,
         HardFlatShader,
         HardGouraudShader,
         HardPhongShader,
@@ -66,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
         MeshRenderer,
         PointLights,
         RasterizationSettings,
+        SoftDepthShader,
         SoftGouraudShader,
         SoftPhongShader,
         SoftSilhouetteShader,
@@ -73,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
         look_at_view_transform,
     )
 
-    out = check_output(args.out, (".png",))
+    out = check_output(args.out, (".png", ".npy"))
     if args.fov >= 180:
         raise CliError(f"--fov must be below 180 degrees, got {args.fov:g}")
     if args.znear >= args.zfar:
@@ -100,6 +107,8 @@ def run(args: argparse.Namespace) -> int:
         "soft-gouraud": lambda: SoftGouraudShader(device=device, cameras=cameras, lights=lights, blend_params=blend),
         "hard-flat": lambda: HardFlatShader(device=device, cameras=cameras, lights=lights, blend_params=blend),
         "silhouette": lambda: SoftSilhouetteShader(blend),
+        "hard-depth": lambda: HardDepthShader(device=device, cameras=cameras),
+        "soft-depth": lambda: SoftDepthShader(device=device, cameras=cameras, blend_params=blend),
     }[args.shader]()
     try:
         settings = RasterizationSettings(image_size=args.image_size, blur_radius=blur, faces_per_pixel=k)
@@ -108,7 +117,22 @@ def run(args: argparse.Namespace) -> int:
             image = renderer(mesh)[0].cpu().numpy()
     except ValueError as exc:  # e.g. over the memory budget; the message names the setting
         raise CliError(str(exc)) from None
-    pixels = image[..., 3] if args.shader == "silhouette" else image
-    write_files({out: png_bytes(pixels)})
+    if out.suffix.lower() == ".npy":
+        write_files({out: _npy_bytes(image[..., 0] if args.shader in DEPTH_SHADERS else image)})
+    elif args.shader in DEPTH_SHADERS:
+        write_files({out: png_bytes(depth_grey(image[..., 0], args.zfar))})
+    else:
+        write_files({out: png_bytes(image[..., 3] if args.shader == "silhouette" else image)})
     print(f"wrote {out} ({args.image_size}x{args.image_size}, {args.shader}, K={k}, blur {blur:.3g})")
     return 0
+
+
+def _npy_bytes(array) -> bytes:
+    """The .npy encoding of a float32 array, for an atomic write."""
+    import io
+
+    import numpy as np
+
+    buffer = io.BytesIO()
+    np.save(buffer, np.asarray(array, dtype=np.float32))
+    return buffer.getvalue()

@@ -39,7 +39,7 @@ from core.io import LOAD_FORMATS
 from .default_scene import DEFAULT_SCENE_NAME, torus_mesh
 from .image_files import side_by_side, write_png
 from .mesh_loader import MeshLoadJob
-from .pane_renderer import PaneImage
+from .pane_renderer import PaneImage, shaded_readout
 from .panels import blend, camera, lights, material, raster
 from .presets import Preset, load_presets
 from .render_service import RenderResult, RenderService
@@ -326,8 +326,7 @@ class MainWindow(QMainWindow):
         text = self.inspector.readout(pane, x, y)
         image = self.panes[pane].current
         if not text and image is not None:
-            r, g, b, a = image.rgba[y, x]
-            text = f"{pane}: ({x}, {y})  rgb ({r:.3f}, {g:.3f}, {b:.3f})  α {a:.4f}"
+            text = f"{pane}: ({x}, {y})  {shaded_readout(image.rgba[y, x])}"
         self.statusBar().showMessage(text)
 
     def _show_readout_text(self, text: str) -> None:

@@ -13,9 +13,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
+from core.io import depth_grey
 from core.renderer import Fragments, MeshRasterizer
 
-from .parameters import Settings
+from .parameters import DEPTH_SHADERS, Settings
 from .scene_builder import (
     SILHOUETTE,
     build_cameras,
@@ -33,14 +34,20 @@ class FragmentMaps:
     """A pane's fragments as numpy arrays of one image, K layers sorted by depth.
 
     pix_to_face (H, W, K) int64 (-1 empty), zbuf (H, W, K), bary_coords (H, W, K, 3),
-    dists (H, W, K) float32 (-1 empty), alpha (H, W): the rendered image's alpha channel.
+    dists (H, W, K) float32 (-1 empty), shaded (H, W, C): the rendered image (RGBA, or C = 1
+    for a depth map).
     """
 
     pix_to_face: np.ndarray
     zbuf: np.ndarray
     bary_coords: np.ndarray
     dists: np.ndarray
-    alpha: np.ndarray
+    shaded: np.ndarray
+
+    @property
+    def alpha(self) -> np.ndarray | None:
+        """The rendered image's alpha channel (None for a depth map)."""
+        return self.shaded[..., 3] if self.shaded.shape[-1] == 4 else None
 
     @property
     def layers(self) -> int:
@@ -60,7 +67,9 @@ class FragmentMaps:
             raise ValueError(f"layer must be in [0, {self.layers}), got {layer}")
         faces = self.pix_to_face[y, x]
         shown = " ".join(str(int(f)) for f in faces[:8]) + (" …" if self.layers > 8 else "")
-        text = f"({x}, {y})  α {self.alpha[y, x]:.4f}  faces [{shown}]  k={layer}: "
+        alpha = self.alpha
+        value = f"α {alpha[y, x]:.4f}" if alpha is not None else f"depth {self.shaded[y, x, 0]:.4f}"
+        text = f"({x}, {y})  {value}  faces [{shown}]  k={layer}: "
         if faces[layer] < 0:
             return text + "empty"
         b = self.bary_coords[y, x, layer]
@@ -72,10 +81,12 @@ class FragmentMaps:
 
 @dataclass(frozen=True)
 class PaneImage:
-    """One pane's render: RGBA as core returned it, the RGB the pane shows, how long it took.
+    """One pane's render: the image as core returned it (RGBA, or one channel of depth for the
+    depth shaders), the RGB the pane shows, how long it took.
 
-    `display` is the RGB image for a shaded pane and the alpha channel as grey for the
-    silhouette shader (its RGB is all ones). `reused` means nothing had to be recomputed.
+    `display` is the RGB image for a shaded pane, the alpha channel as grey for the silhouette
+    shader (its RGB is all ones) and the disparity as grey for the depth shaders (nearest white,
+    zfar black; core.io.depth_grey). `reused` means nothing had to be recomputed.
     """
 
     pane: str
@@ -87,10 +98,21 @@ class PaneImage:
     fragments: FragmentMaps | None
 
 
-def display_rgb(rgba: np.ndarray, shader: str) -> np.ndarray:
-    """The uint8 RGB image shown for a render (see PaneImage.display)."""
+def display_rgb(rgba: np.ndarray, shader: str, zfar: float = 100.0) -> np.ndarray:
+    """The uint8 RGB image shown for a render (see PaneImage.display); `zfar` is the camera's,
+    where a depth map's background lies."""
+    if shader in DEPTH_SHADERS:
+        return np.ascontiguousarray(np.repeat(depth_grey(rgba[..., 0], zfar)[..., None], 3, axis=-1))
     channels = np.repeat(rgba[..., 3:4], 3, axis=-1) if shader == SILHOUETTE else rgba[..., :3]
     return np.ascontiguousarray(np.round(np.clip(channels, 0.0, 1.0) * 255.0).astype(np.uint8))
+
+
+def shaded_readout(value: np.ndarray) -> str:
+    """One pixel of a rendered image as text: its colour and alpha, or its depth."""
+    if value.shape[-1] == 1:
+        return f"depth {value[0]:.4f}"
+    r, g, b, a = value
+    return f"rgb ({r:.3f}, {g:.3f}, {b:.3f})  α {a:.4f}"
 
 
 class PaneRenderer:
@@ -146,7 +168,8 @@ class PaneRenderer:
         name = shader_name(settings, self.pane)
         maps = _fragment_maps(self._fragments, rgba) if with_fragments else None
         self._image_key = img_key
-        self._image = PaneImage(self.pane, name, rgba, display_rgb(rgba, name), milliseconds, False, maps)
+        display = display_rgb(rgba, name, settings["camera.zfar"])
+        self._image = PaneImage(self.pane, name, rgba, display, milliseconds, False, maps)
         return self._image
 
 
@@ -157,5 +180,5 @@ def _fragment_maps(fragments: Fragments, rgba: np.ndarray) -> FragmentMaps:
         zbuf=fragments.zbuf[0].float().cpu().numpy(),
         bary_coords=fragments.bary_coords[0].float().cpu().numpy(),
         dists=fragments.dists[0].float().cpu().numpy(),
-        alpha=np.ascontiguousarray(rgba[..., 3]),
+        shaded=rgba,
     )

@@ -14,8 +14,9 @@ from typing import Any
 # Blur radius derived from sigma as in PyTorch3D's tutorials: log(1/eps - 1) * sigma.
 DERIVE_BLUR_EPS = 1e-4
 
-SOFT_SHADERS = ("Soft Phong", "Soft Gouraud", "Silhouette")
-HARD_SHADERS = ("Hard Phong", "Hard Gouraud", "Hard Flat")
+SOFT_SHADERS = ("Soft Phong", "Soft Gouraud", "Silhouette", "Soft Depth")
+HARD_SHADERS = ("Hard Phong", "Hard Gouraud", "Hard Flat", "Hard Depth")
+DEPTH_SHADERS = ("Soft Depth", "Hard Depth")
 LIGHT_TYPES = ("point", "directional", "ambient")
 PROJECTIONS = ("perspective", "orthographic")
 PERSPECTIVE_CORRECT = ("auto", "on", "off")

@@ -19,12 +19,14 @@ from core.renderer import (
     DirectionalLights,
     FoVOrthographicCameras,
     FoVPerspectiveCameras,
+    HardDepthShader,
     HardFlatShader,
     HardGouraudShader,
     HardPhongShader,
     Materials,
     PointLights,
     RasterizationSettings,
+    SoftDepthShader,
     SoftGouraudShader,
     SoftPhongShader,
     SoftSilhouetteShader,
@@ -138,6 +140,8 @@ _SHADER_CLASSES: dict[str, Callable[..., torch.nn.Module]] = {
     "Hard Phong": HardPhongShader,
     "Hard Gouraud": HardGouraudShader,
     "Hard Flat": HardFlatShader,
+    "Soft Depth": SoftDepthShader,
+    "Hard Depth": HardDepthShader,
 }
 
 
@@ -165,10 +169,13 @@ def image_key(settings: Settings, pane: str) -> tuple:
     """What a pane's image depends on (besides the mesh): its fragments plus what its shader
     reads. The silhouette reads sigma only; hard shaders read the background but not sigma or
     gamma; soft shaded ones read all blend parameters. Lights and materials matter unless the
-    shader is the silhouette."""
+    shader is the silhouette or a depth map (the soft one reads sigma, both the camera's zfar,
+    which the fragments' key holds)."""
     name = shader_name(settings, pane)
-    if name == SILHOUETTE:
-        reads: tuple = (settings["blend.sigma"],)
+    if name == "Hard Depth":
+        reads: tuple = ()
+    elif name in (SILHOUETTE, "Soft Depth"):
+        reads = (settings["blend.sigma"],)
     elif name in HARD_SHADERS:
         reads = (settings["blend.background"], settings.group("light", "material"))
     else:

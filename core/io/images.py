@@ -17,3 +17,21 @@ def png_bytes(pixels: Any) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(array).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def depth_grey(depth: Any, zfar: float) -> np.ndarray:
+    """A depth map (H, W) as a uint8 grey picture to look at: disparity (1 / depth) scaled so
+    the map's nearest depth is white and zfar, where depth shaders put the background, black.
+
+    Disparity rather than depth keeps an object's relief visible when zfar is far behind it
+    (PyTorch3D's default zfar is 100), and a soft depth map's edges fade smoothly to black.
+    """
+    if not zfar > 0:
+        raise ValueError(f"zfar must be > 0, got {zfar}")
+    depth = np.asarray(depth, dtype=np.float64)
+    disparity = 1.0 / np.clip(depth, 1e-12, None)
+    near = float(disparity.max()) if disparity.size else 0.0
+    if near <= 1.0 / zfar:  # nothing nearer than zfar: all background
+        return np.zeros(depth.shape, dtype=np.uint8)
+    scaled = (disparity - 1.0 / zfar) / (near - 1.0 / zfar)
+    return (np.clip(scaled, 0.0, 1.0) * 255.0).round().astype(np.uint8)

@@ -18,6 +18,7 @@ from .cameras import (
 )
 from .lighting import AmbientLights, DirectionalLights, PointLights, diffuse, specular
 from .materials import Materials
+from .mesh.depth_shader import HardDepthShader, SoftDepthShader
 from .mesh.fragments import Fragments
 from .mesh.rasterize_meshes import rasterize_meshes
 from .mesh.rasterizer import MeshRasterizer, RasterizationSettings
@@ -37,11 +38,12 @@ from .utils import TensorProperties
 
 __all__ = [
     "AmbientLights", "BlendParams", "CamerasBase", "DirectionalLights", "FoVOrthographicCameras",
-    "FoVPerspectiveCameras", "Fragments", "HardFlatShader", "HardGouraudShader", "HardPhongShader", "Materials",
-    "MeshRasterizer", "MeshRenderer", "MeshRendererWithFragments", "OrthographicCameras", "PerspectiveCameras",
-    "PointLights", "RasterizationSettings", "SoftGouraudShader", "SoftPhongShader", "SoftSilhouetteShader",
-    "TensorProperties", "TexturesUV", "TexturesVertex", "camera_position_from_spherical_angles", "diffuse",
-    "flat_shading", "get_world_to_view_transform", "gouraud_shading", "hard_rgb_blend", "interpolate_face_attributes",
+    "FoVPerspectiveCameras", "Fragments", "HardDepthShader", "HardFlatShader", "HardGouraudShader",
+    "HardPhongShader", "Materials", "MeshRasterizer", "MeshRenderer", "MeshRendererWithFragments",
+    "OrthographicCameras", "PerspectiveCameras", "PointLights", "RasterizationSettings", "SoftDepthShader",
+    "SoftGouraudShader", "SoftPhongShader", "SoftSilhouetteShader", "TensorProperties", "TexturesUV",
+    "TexturesVertex", "camera_position_from_spherical_angles", "diffuse", "flat_shading",
+    "get_world_to_view_transform", "gouraud_shading", "hard_rgb_blend", "interpolate_face_attributes",
     "look_at_rotation", "look_at_view_transform", "phong_shading", "rasterize_meshes", "sigmoid_alpha_blend",
     "softmax_rgb_blend", "specular",
 ]

@@ -77,6 +77,27 @@ def test_render_writes_the_image(tmp_path, mesh_file, shader, monkeypatch, capsy
     assert "wrote" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("shader", ["hard-depth", "soft-depth"])
+def test_render_depth_as_picture_and_values(tmp_path, mesh_file, shader):
+    png, npy = tmp_path / "d.png", tmp_path / "d.npy"
+    common = ["--image-size", "40", "--shader", shader, "--zfar", "50"]
+    assert cli_main(["render", mesh_file, "--out", str(png), *common]) == 0
+    assert cli_main(["render", mesh_file, "--out", str(npy), *common]) == 0
+    grey, depth = np.asarray(Image.open(png)), np.load(npy)
+    assert grey.shape == depth.shape == (40, 40) and depth.dtype == np.float32
+    assert depth[0, 0] == pytest.approx(50.0) and grey[0, 0] == 0  # background: zfar, black
+    # the ellipsoid (normalised to the unit cube) seen from 2.7 away: depths about 2.2 to 3.2
+    assert 1.8 < depth.min() < 2.7 and grey.max() == 255 and grey[depth == depth.min()].min() == 255
+    assert grey[20, 20] > 200
+
+
+def test_render_npy_holds_the_rgba_values(tmp_path, mesh_file):
+    out = tmp_path / "r.npy"
+    assert cli_main(["render", mesh_file, "--out", str(out), "--image-size", "24"]) == 0
+    rgba = np.load(out)
+    assert rgba.shape == (24, 24, 4) and rgba[0, 0].tolist() == [1.0, 1.0, 1.0, 0.0] and rgba[12, 12, 3] == 1.0
+
+
 def test_render_options_change_the_picture(tmp_path, mesh_file):
     a, b, c = (tmp_path / f"{n}.png" for n in "abc")
     assert cli_main(["render", mesh_file, "--out", str(a), "--image-size", "32"]) == 0

@@ -7,8 +7,6 @@ NDC x = x / (z tan(fov / 2)).
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 import torch
@@ -17,6 +15,7 @@ from torch.autograd import gradcheck
 from core import renderer as R
 from core.renderer.mesh import rasterize_meshes as raster_module
 from core.structures import Meshes
+from tests.core.ray_casting import pixel_rays, ray_hits
 
 EYE = torch.eye(3)[None]
 ORIGIN = torch.zeros(1, 3)
@@ -24,28 +23,6 @@ ORIGIN = torch.zeros(1, 3)
 
 def _camera(fov: float = 90.0, dtype=torch.float32, **kw) -> R.FoVPerspectiveCameras:
     return R.FoVPerspectiveCameras(fov=fov, R=EYE.to(dtype), T=ORIGIN.to(dtype), **kw)
-
-
-def _pixel_rays(size: int, fov: float) -> np.ndarray:
-    """(size, size, 3) view-space ray directions (z = 1) through the pixel centres."""
-    centres = (size - 1 - 2 * np.arange(size)) / size * math.tan(math.radians(fov) / 2)
-    x = np.broadcast_to(centres[None, :], (size, size))
-    y = np.broadcast_to(centres[:, None], (size, size))
-    return np.stack((x, y, np.ones((size, size))), axis=-1)
-
-
-def _ray_hits(rays: np.ndarray, tri: np.ndarray):
-    """Depth t (z of the hit) and barycentrics of each ray's hit of the triangle's plane."""
-    a, b, c = tri
-    e1, e2 = b - a, c - a
-    pvec = np.cross(rays, e2)
-    det = pvec @ e1
-    s = -a
-    u = (pvec @ s) / det
-    qvec = np.cross(s, e1)
-    v = (rays @ qvec) / det
-    t = (qvec @ e2) / det
-    return t, np.stack((1 - u - v, u, v), axis=-1)
 
 
 # Two triangles crossing the plane z = 0.5 in front of a 90° camera: the first with two
@@ -71,7 +48,7 @@ def test_coverage_and_barycentrics_match_ray_casting(face):
     settings = R.RasterizationSettings(image_size=size)
     frags = R.MeshRasterizer(_camera(fov), settings)(_mesh(tri))
     assert settings.z_clip_value is None  # resolved from znear = 1
-    t, bary = _ray_hits(_pixel_rays(size, fov), tri[0])
+    t, bary = ray_hits(pixel_rays(size, fov), tri[0])
     hit = (bary.min(-1) > 0) & (t >= z_clip)
     # pixels within 1e-6 of an edge or of the clip plane may go either way
     clear = (np.abs(bary).min(-1) > 1e-6) & (np.abs(t - z_clip) > 1e-6)
@@ -113,7 +90,7 @@ def test_inside_a_room_every_pixel_sees_a_wall_at_the_right_depth():
     faces = torch.tensor([f for a, b, c, d in quads for f in ((a, b, c), (a, c, d))])
     mesh = Meshes([torch.tensor(corners, dtype=torch.float32)], [faces])
     frags = R.MeshRasterizer(_camera(fov), R.RasterizationSettings(image_size=size))(mesh)
-    rays = _pixel_rays(size, fov)
+    rays = pixel_rays(size, fov)
     with np.errstate(divide="ignore"):
         exits = np.where(rays > 0, hi / rays, np.where(rays < 0, lo / rays, np.inf))
     depth = exits.min(-1)  # the ray t·d leaves the box at the first wall it reaches
@@ -140,7 +117,7 @@ def test_split_faces_appear_once_per_pixel_and_twins_are_needed(monkeypatch):
     # The half kept is the one containing the pixel: every pixel whose ray meets the visible
     # part of the face is inside it (negative distance), the diagonal between the halves
     # included, where PyTorch3D's nearer-half rule left the sign to rounding.
-    t, bary = _ray_hits(_pixel_rays(48, 90.0), CROSSING[1])
+    t, bary = ray_hits(pixel_rays(48, 90.0), CROSSING[1])
     hit = (bary.min(-1) > 1e-6) & (t > 0.5 + 1e-6)
     slot0 = frags.pix_to_face[0, ..., 0].numpy()
     assert hit.sum() > 300 and (slot0[hit] == 0).all()

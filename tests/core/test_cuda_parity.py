@@ -23,8 +23,9 @@ SIZE = 64
 
 
 def _scene(device: torch.device, dtype: torch.dtype, kind: str):
-    """(renderer, meshes, verts leaf) for one of 'hard_phong', 'soft_phong', 'silhouette', or
-    'clipped' (soft Phong with the cameras inside z_clip = 0.5 of the sphere: faces are cut)."""
+    """(renderer, meshes, verts leaf) for one of 'hard_phong', 'soft_phong', 'silhouette',
+    'clipped' (soft Phong with the cameras inside z_clip = 0.5 of the sphere: faces are cut),
+    'hard_depth' or 'soft_depth'."""
     sphere = ico_sphere(3)
     verts = sphere.verts_packed().to(device=device, dtype=dtype).clone().requires_grad_(True)
     faces = sphere.faces_packed().to(device)
@@ -35,13 +36,17 @@ def _scene(device: torch.device, dtype: torch.dtype, kind: str):
     rot, trans = R.look_at_view_transform(dist=dist, elev=torch.tensor([15.0, -30.0]), azim=torch.tensor([20.0, 150.0]))
     cams = R.FoVPerspectiveCameras(R=rot.to(dtype), T=trans.to(dtype), device=device)
     lights = R.PointLights(location=torch.tensor([[1.0, 2.0, -3.0], [-2.0, 1.0, 2.0]], dtype=dtype), device=device)
-    if kind == "hard_phong":
+    if kind in ("hard_phong", "hard_depth"):
         settings = R.RasterizationSettings(image_size=SIZE, faces_per_pixel=1)
         shader = R.HardPhongShader(device=device, cameras=cams, lights=lights)
-    elif kind in ("soft_phong", "clipped"):
+        if kind == "hard_depth":
+            shader = R.HardDepthShader(device=device, cameras=cams)
+    elif kind in ("soft_phong", "clipped", "soft_depth"):
         sigma = 1e-4
         settings = R.RasterizationSettings(image_size=SIZE, faces_per_pixel=8, blur_radius=math.log(1 / 1e-4 - 1) * sigma)
         shader = R.SoftPhongShader(device=device, cameras=cams, lights=lights, blend_params=R.BlendParams(sigma=sigma, gamma=1e-2))
+        if kind == "soft_depth":
+            shader = R.SoftDepthShader(device=device, cameras=cams, blend_params=R.BlendParams(sigma=sigma))
     else:
         sigma = 1e-4
         settings = R.RasterizationSettings(image_size=SIZE, faces_per_pixel=20, blur_radius=math.log(1 / 1e-4 - 1) * sigma)
@@ -53,6 +58,8 @@ def _scene(device: torch.device, dtype: torch.dtype, kind: str):
 def _render(device: torch.device, dtype: torch.dtype, kind: str) -> Tuple[torch.Tensor, Dict[str, torch.Tensor], torch.Tensor]:
     renderer, meshes, verts = _scene(device, dtype, kind)
     images, frags = renderer(meshes)
+    if kind.endswith("depth"):
+        images = images / 100.0  # depths in units of zfar: in [0, 1] like colours
     weights = torch.rand(images.shape, generator=torch.Generator().manual_seed(0), dtype=dtype).to(device)
     (images * weights).sum().backward()
     fields = {name: getattr(frags, name).detach().cpu() for name in ("pix_to_face", "zbuf", "bary_coords", "dists")}
@@ -63,7 +70,7 @@ def compare_devices(device: torch.device, dtype: torch.dtype, kind: str) -> None
     """Assert CPU and `device` renders agree (images, fragments, vertex gradients)."""
     img_c, frag_c, grad_c = _render(torch.device("cpu"), dtype, kind)
     img_d, frag_d, grad_d = _render(device, dtype, kind)
-    assert img_d.shape == img_c.shape == (2, SIZE, SIZE, 4)
+    assert img_d.shape == img_c.shape == (2, SIZE, SIZE, 1 if kind.endswith("depth") else 4)
     assert (frag_c["pix_to_face"] >= 0).sum() > 1000
 
     same = frag_c["pix_to_face"] == frag_d["pix_to_face"]
@@ -93,7 +100,7 @@ def compare_devices(device: torch.device, dtype: torch.dtype, kind: str) -> None
         assert cos > 0.9999 and rel < 1e-2
 
 
-@pytest.mark.parametrize("kind", ["hard_phong", "soft_phong", "silhouette", "clipped"])
+@pytest.mark.parametrize("kind", ["hard_phong", "soft_phong", "silhouette", "clipped", "hard_depth", "soft_depth"])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["f32", "f64"])
 def test_cpu_cuda_parity(cuda_device, kind, dtype):
     compare_devices(cuda_device, dtype, kind)

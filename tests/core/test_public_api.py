@@ -12,7 +12,7 @@ NAMES = {
         "CamerasBase", "look_at_view_transform", "look_at_rotation", "camera_position_from_spherical_angles",
         "get_world_to_view_transform", "RasterizationSettings", "MeshRasterizer", "rasterize_meshes",
         "HardPhongShader", "SoftPhongShader", "HardGouraudShader", "SoftGouraudShader", "HardFlatShader",
-        "SoftSilhouetteShader", "MeshRenderer", "MeshRendererWithFragments", "BlendParams", "hard_rgb_blend",
+        "SoftSilhouetteShader", "HardDepthShader", "SoftDepthShader", "MeshRenderer", "MeshRendererWithFragments", "BlendParams", "hard_rgb_blend",
         "softmax_rgb_blend", "sigmoid_alpha_blend", "AmbientLights", "PointLights", "DirectionalLights",
         "diffuse", "specular", "Materials", "TexturesVertex", "TexturesUV", "phong_shading", "gouraud_shading",
         "flat_shading", "interpolate_face_attributes", "TensorProperties",

@@ -65,7 +65,7 @@ def test_same_pixels_and_fragments_as_core_called_directly(mesh, settings, pane)
     assert np.array_equal(maps.pix_to_face, fragments.pix_to_face[0].numpy())
     assert np.allclose(maps.zbuf, fragments.zbuf[0].numpy())
     assert np.allclose(maps.dists, fragments.dists[0].numpy())
-    assert np.array_equal(maps.alpha, image.rgba[..., 3])
+    assert np.array_equal(maps.alpha, image.rgba[..., 3]) and maps.shaded is image.rgba
     assert image.milliseconds > 0 and not image.reused
 
 
@@ -187,3 +187,31 @@ def test_znear_moves_the_near_clip_and_zfar_the_soft_depth_scale(mesh, settings)
         base = renderer.render(mesh, settings).rgba.copy()
         other = renderer.render(mesh, settings.replace({"camera.zfar": 20.0})).rgba
         assert (not np.array_equal(base, other)) == changes, pane
+
+
+@pytest.mark.parametrize("pane, shader", [("hard", "Hard Depth"), ("soft", "Soft Depth")])
+def test_depth_panes_show_disparity_and_read_out_depth(mesh, settings, pane, shader) -> None:
+    chosen = settings.replace({f"pane.{pane}_shader": shader, "camera.zfar": 30.0})
+    renderer = PaneRenderer(pane)
+    image = renderer.render(mesh, chosen, with_fragments=True)
+    depth = image.rgba[..., 0]
+    assert image.rgba.shape == (SIZE, SIZE, 1) and image.fragments.alpha is None
+    assert depth[0, 0] == pytest.approx(30.0)  # background: the camera's zfar
+    grey = image.display
+    assert grey.shape == (SIZE, SIZE, 3) and (grey[..., 0] == grey[..., 2]).all()
+    assert grey[0, 0].tolist() == [0, 0, 0] and grey.max() == 255 and grey[depth == depth.min()].min() == 255
+    ys, xs = np.nonzero(image.fragments.pix_to_face[..., 0] >= 0)
+    y, x = int(ys[0]), int(xs[0])
+    assert f"depth {depth[y, x]:.4f}" in image.fragments.readout(x, y, 0)
+    # a depth map reads no light: moving the light reuses it; zfar re-renders it
+    assert renderer.render(mesh, chosen.replace({"light.location": (0.0, 5.0, 0.0)})).reused
+    farther = renderer.render(mesh, chosen.replace({"camera.zfar": 60.0}))
+    assert not farther.reused and farther.rgba[0, 0, 0] == pytest.approx(60.0)
+
+
+def test_soft_depth_pane_follows_sigma(mesh, settings) -> None:
+    chosen = settings.replace({"pane.soft_shader": "Soft Depth", "raster.derive_blur": False, "raster.blur_radius": 1e-3})
+    renderer = PaneRenderer("soft")
+    crisp = renderer.render(mesh, chosen.replace({"blend.sigma": 1e-6})).rgba
+    soft = renderer.render(mesh, chosen.replace({"blend.sigma": 1e-3})).rgba
+    assert np.abs(crisp - soft).max() > 1.0  # edges blend towards zfar

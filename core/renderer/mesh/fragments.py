@@ -26,20 +26,23 @@ def _float_bits(z: torch.Tensor) -> torch.Tensor:
     return (z + 0.0).view(torch.int32).to(torch.int64)
 
 
-def depth_ranks(pix: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-    """Rank (0 = nearest) of each entry by depth among the entries of its pixel.
-
-    Equal depths rank the earlier entry first; with entries in packed-face order that is the
-    smaller face, PyTorch3D's rule. z must be >= 0 (depths in front of the camera).
-    """
-    if pix.numel() == 0:
-        return pix.clone()
+def depth_order(pix: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    """Positions that sort the entries by pixel, then by depth (nearest first); equal depths
+    keep their order, which with entries in packed-face order puts the smaller face first
+    (PyTorch3D's rule). z must be >= 0 (depths in front of the camera)."""
     if z.dtype == torch.float32:
         # One sort on an int64 (pixel, depth) key: z >= 0 as float32 bits is a monotone integer.
-        order = torch.sort((pix << 31) | _float_bits(z), stable=True).indices
-    else:
-        by_depth = torch.sort(z, stable=True).indices
-        order = by_depth.index_select(0, torch.sort(pix.index_select(0, by_depth), stable=True).indices)
+        return torch.sort((pix << 31) | _float_bits(z), stable=True).indices
+    by_depth = torch.sort(z, stable=True).indices
+    return by_depth.index_select(0, torch.sort(pix.index_select(0, by_depth), stable=True).indices)
+
+
+def depth_ranks(pix: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    """Rank (0 = nearest) of each entry by depth among the entries of its pixel (see
+    depth_order for ties)."""
+    if pix.numel() == 0:
+        return pix.clone()
+    order = depth_order(pix, z)
     counts = torch.bincount(pix)
     first_of_pixel = torch.cumsum(counts, 0) - counts
     sorted_rank = torch.arange(pix.numel(), device=pix.device) - first_of_pixel.index_select(0, pix.index_select(0, order))
