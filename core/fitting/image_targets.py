@@ -16,6 +16,10 @@ Each view gives either ``dist``/``elev``/``azim`` (degrees, looking at the origi
 ``T``. "camera" and "light" are optional (defaults shown). The PNG's alpha channel is the
 silhouette; its RGB is composited over white, the renderer's background. All images must have
 the same size.
+
+Calibrated photos (OpenCV, COLMAP) instead give every view its own ``"opencv": {"K": 3x3
+intrinsics in pixels, "R": 3x3, "t": 3}`` (x_pixel ~ K (R X + t)); the views then become
+PerspectiveCameras (core.utils.cameras_from_opencv_projection) and "camera" must be absent.
 """
 
 from __future__ import annotations
@@ -30,7 +34,8 @@ import numpy as np
 import torch
 
 from core.fitting.targets import Targets
-from core.renderer import FoVPerspectiveCameras, PointLights, look_at_view_transform
+from core.renderer import CamerasBase, FoVPerspectiveCameras, PerspectiveCameras, PointLights, look_at_view_transform
+from core.utils import cameras_from_opencv_projection, opencv_from_cameras_projection
 
 CAMERAS_FILE = "cameras.json"
 _CAMERA_DEFAULTS = {"fov": 60.0, "znear": 1.0, "zfar": 100.0}
@@ -42,28 +47,29 @@ def load_image_targets(folder: str | os.PathLike[str], device: str | torch.devic
     folder = Path(folder)
     spec = _read_spec(folder)
     views = spec["views"]
-    images, silhouettes, rotations, translations = [], [], [], []
+    images, silhouettes, poses = [], [], []
+    where = folder / CAMERAS_FILE
     for i, view in enumerate(views):
         if not isinstance(view, dict) or "image" not in view:
-            raise ValueError(f"{folder / CAMERAS_FILE}: view {i} must be an object with an 'image' entry")
+            raise ValueError(f"{where}: view {i} must be an object with an 'image' entry")
         rgb, alpha = _read_rgba(folder / str(view["image"]))
         if images and rgb.shape != images[0].shape:
             raise ValueError(f"{view['image']}: size {rgb.shape[1]}x{rgb.shape[0]} differs from the first view's "
                              f"{images[0].shape[1]}x{images[0].shape[0]}; all views must have one size")
         images.append(rgb)
         silhouettes.append(alpha)
-        R, T = _view_pose(view, f"{folder / CAMERAS_FILE}: view {i}")
-        rotations.append(R)
-        translations.append(T)
-    camera = {**_CAMERA_DEFAULTS, **spec.get("camera", {})}
-    kind = camera.pop("type", "FoVPerspectiveCameras")
-    if kind != "FoVPerspectiveCameras":
-        raise ValueError(f"{folder / CAMERAS_FILE}: camera type {kind!r} is not supported (use FoVPerspectiveCameras)")
-    unknown = set(camera) - set(_CAMERA_DEFAULTS)
-    if unknown:
-        raise ValueError(f"{folder / CAMERAS_FILE}: unknown camera setting(s) {sorted(unknown)}")
-    cameras = FoVPerspectiveCameras(R=torch.cat(rotations), T=torch.cat(translations), device=device,
-                                    **{k: float(v) for k, v in camera.items()})
+        read_pose = _opencv_pose if "opencv" in view else _view_pose
+        poses.append(read_pose(view, f"{where}: view {i}"))
+    if len({len(pose) for pose in poses}) > 1:
+        raise ValueError(f"{where}: either every view or none gives an 'opencv' calibration")
+    if len(poses[0]) == 3:
+        if "camera" in spec:
+            raise ValueError(f"{where}: 'camera' settings do not apply to 'opencv' views (their K holds the intrinsics)")
+        rot, tvec, K = (torch.cat(parts) for parts in zip(*poses))
+        sizes = torch.tensor([images[0].shape[:2]] * len(images))
+        cameras: CamerasBase = cameras_from_opencv_projection(rot, tvec, K, sizes).to(device)
+    else:
+        cameras = _fov_cameras(spec, poses, where, device)
     location = spec.get("light", {}).get("location", _DEFAULT_LIGHT)
     lights = PointLights(location=[[float(x) for x in location]], device=device)
     return Targets(
@@ -72,6 +78,21 @@ def load_image_targets(folder: str | os.PathLike[str], device: str | torch.devic
         cameras=cameras,
         lights=lights,
     )
+
+
+def _fov_cameras(spec: Dict[str, Any], poses: list, where: Path, device) -> FoVPerspectiveCameras:
+    """The views' FoVPerspectiveCameras with the spec's optional "camera" settings."""
+    camera = {**_CAMERA_DEFAULTS, **spec.get("camera", {})}
+    kind = camera.pop("type", "FoVPerspectiveCameras")
+    if kind != "FoVPerspectiveCameras":
+        raise ValueError(f"{where}: camera type {kind!r} is not supported (use FoVPerspectiveCameras, or "
+                         "'opencv' calibrations in the views)")
+    unknown = set(camera) - set(_CAMERA_DEFAULTS)
+    if unknown:
+        raise ValueError(f"{where}: unknown camera setting(s) {sorted(unknown)}")
+    rotations, translations = zip(*poses)
+    return FoVPerspectiveCameras(R=torch.cat(rotations), T=torch.cat(translations), device=device,
+                                 **{k: float(v) for k, v in camera.items()})
 
 
 def save_image_targets(targets: Targets, folder: str | os.PathLike[str]) -> List[Path]:
@@ -93,15 +114,25 @@ def save_image_targets(targets: Targets, folder: str | os.PathLike[str]) -> List
         name = f"view_{i:03d}.png"
         rgba = torch.cat([targets.images[i], targets.silhouettes[i, ..., None]], dim=-1)
         payloads[folder / name] = png_bytes(rgba.clamp(0, 1).cpu().numpy())
-        views.append({"image": name, "R": cams.R[i].tolist(), "T": cams.T[i].tolist()})
-    spec = {
-        "camera": {"type": "FoVPerspectiveCameras", **{k: float(getattr(cams, k)[0]) for k in _CAMERA_DEFAULTS}},
-        "light": {"location": targets.lights.location[0].tolist()},
-        "views": views,
-    }
+        views.append({"image": name, **_pose_entry(cams, i, targets.image_size)})
+    spec: Dict[str, Any] = {"light": {"location": targets.lights.location[0].tolist()}, "views": views}
+    if isinstance(cams, FoVPerspectiveCameras):
+        spec["camera"] = {"type": "FoVPerspectiveCameras", **{k: float(getattr(cams, k)[0]) for k in _CAMERA_DEFAULTS}}
     payloads[folder / CAMERAS_FILE] = json.dumps(spec, indent=2).encode()
     write_files_atomically(payloads)
     return list(payloads)
+
+
+def _pose_entry(cameras: CamerasBase, i: int, image_size: tuple[int, int]) -> Dict[str, Any]:
+    """View i's camera as cameras.json describes it: R and T for FoV cameras, an "opencv"
+    calibration for PerspectiveCameras."""
+    if isinstance(cameras, FoVPerspectiveCameras):
+        return {"R": cameras.R[i].tolist(), "T": cameras.T[i].tolist()}
+    if isinstance(cameras, PerspectiveCameras) and cameras.in_ndc():
+        R, t, K = opencv_from_cameras_projection(cameras[i], torch.tensor([image_size]))
+        return {"opencv": {"K": K[0].tolist(), "R": R[0].tolist(), "t": t[0].tolist()}}
+    raise ValueError(f"targets with {type(cameras).__name__} cannot be saved (FoVPerspectiveCameras, or "
+                     "PerspectiveCameras in NDC)")
 
 
 def _read_spec(folder: Path) -> Dict[str, Any]:
@@ -153,3 +184,25 @@ def _view_pose(view: Dict[str, Any], where: str) -> tuple[torch.Tensor, torch.Te
         raise ValueError(f"{where}: needs either R and T or dist, elev and azim (missing {exc})") from None
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{where}: {exc}") from None
+
+
+def _opencv_pose(view: Dict[str, Any], where: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(R (1, 3, 3), t (1, 3), K (1, 3, 3)) of a view's "opencv" calibration, checked."""
+    calibration = view["opencv"]
+    try:
+        if not isinstance(calibration, dict):
+            raise TypeError("'opencv' must be an object with K, R and t")
+        K, R, t = (torch.tensor(calibration[key], dtype=torch.float64) for key in ("K", "R", "t"))
+        if K.shape != (3, 3) or R.shape != (3, 3) or t.shape != (3,):
+            raise ValueError(f"K and R must be 3x3 and t 3 numbers, got {tuple(K.shape)}, {tuple(R.shape)} and {tuple(t.shape)}")
+        if not bool(torch.isfinite(K).all() and torch.isfinite(R).all() and torch.isfinite(t).all()):
+            raise ValueError("K, R and t must be finite")
+        if not (K[0, 0] > 0 and K[1, 1] > 0):
+            raise ValueError(f"the focal lengths K[0][0] and K[1][1] must be > 0, got {float(K[0, 0]):g} and {float(K[1, 1]):g}")
+        if not (torch.allclose(R @ R.T, torch.eye(3, dtype=R.dtype), atol=1e-4) and torch.linalg.det(R) > 0):
+            raise ValueError("R must be a rotation matrix (orthonormal, determinant +1)")
+    except KeyError as exc:
+        raise ValueError(f"{where}: 'opencv' needs K, R and t (missing {exc})") from None
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{where}: {exc}") from None
+    return R.float()[None], t.float()[None], K.float()[None]

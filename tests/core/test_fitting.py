@@ -20,13 +20,14 @@ from core.fitting import (
     make_targets,
     normalize_mesh,
     psnr,
+    render_views,
     ring_cameras,
     save_image_targets,
     silhouette_iou,
     sphere_cameras,
 )
 from core.fitting.fitter import _default_workers
-from core.renderer import TexturesVertex
+from core.renderer import PerspectiveCameras, TexturesVertex
 from core.structures import Meshes
 from core.utils import ico_sphere
 
@@ -323,6 +324,94 @@ def test_image_targets_accept_look_at_views(tmp_path, small_targets):
     loaded = load_image_targets(tmp_path)
     assert torch.allclose(loaded.cameras.R[0], small_targets.cameras.R[0], atol=1e-6)  # view 0 is at elev 0, azim -180
     assert len(loaded.cameras) == 6
+
+
+def _as_opencv_folder(folder, targets: Targets) -> None:
+    """Rewrite a saved folder's views as OpenCV calibrations derived by hand from the FoV cameras
+    (_square_opencv)."""
+    spec = json.loads((folder / "cameras.json").read_text())
+    rot, tvec, K = _square_opencv(targets)
+    for i, view in enumerate(spec["views"]):
+        view.pop("R"), view.pop("T")
+        view["opencv"] = {"K": K[i].tolist(), "R": rot[i].tolist(), "t": tvec[i].tolist()}
+    del spec["camera"]
+    (folder / "cameras.json").write_text(json.dumps(spec))
+
+
+def test_image_targets_from_opencv_calibrations(tmp_path, small_targets):
+    save_image_targets(small_targets, tmp_path)
+    _as_opencv_folder(tmp_path, small_targets)
+    loaded = load_image_targets(tmp_path)
+    assert isinstance(loaded.cameras, PerspectiveCameras)
+    # the calibrations see the target where the original cameras did
+    size = small_targets.image_size
+    target, _, _ = normalize_mesh(_ellipsoid())  # as make_targets renders it
+    _, seen = render_views(target, loaded.cameras, small_targets.lights, size)
+    _, expected = render_views(target, small_targets.cameras, small_targets.lights, size)
+    assert expected.sum() > 1000 and (seen != expected).float().mean() < 2e-3
+    Fitter(loaded, FitConfig(**SMALL)).run(2)
+    # saved again, they are written as calibrations and read back the same
+    again = tmp_path / "again"
+    save_image_targets(loaded, again)
+    spec = json.loads((again / "cameras.json").read_text())
+    assert "camera" not in spec and all("opencv" in view for view in spec["views"])
+    reloaded = load_image_targets(again).cameras
+    for name in ("R", "T", "focal_length", "principal_point"):
+        torch.testing.assert_close(getattr(reloaded, name), getattr(loaded.cameras, name), rtol=1e-5, atol=1e-5)
+
+
+def test_fit_on_non_square_calibrated_photos(tmp_path, small_targets):
+    """Photos are rarely square: 4:3-ish calibrated views render, save, load and fit."""
+    from core.utils import cameras_from_opencv_projection, opencv_from_cameras_projection
+
+    views = small_targets.num_views
+    square = cameras_from_opencv_projection(
+        *_square_opencv(small_targets), torch.tensor([small_targets.image_size] * views)
+    )
+    rot, tvec, K = opencv_from_cameras_projection(square, torch.tensor([small_targets.image_size] * views))
+    h, w = 40, 56
+    K[:, :2] *= h / small_targets.image_size[0]  # the square view's framing, as tall as before
+    K[:, 0, 2], K[:, 1, 2], K[:, 2, 2] = w / 2, h / 2, 1.0
+    cameras = cameras_from_opencv_projection(rot, tvec, K, torch.tensor([[h, w]] * views))
+    target, _, _ = normalize_mesh(_ellipsoid())  # as make_targets renders it
+    images, silhouettes = render_views(target, cameras, small_targets.lights, (h, w))
+    assert silhouettes[:, :, : w // 8].sum() == 0 < silhouettes.sum()  # the object sits inside the wide frame
+    save_image_targets(Targets(images, silhouettes.float(), cameras, small_targets.lights), tmp_path)
+    loaded = load_image_targets(tmp_path)
+    assert loaded.image_size == (h, w)
+    fitter = Fitter(loaded, FitConfig(**SMALL))
+    first = fitter.step()["silhouette"]
+    assert min(fitter.step()["silhouette"] for _ in range(8)) < first
+
+
+def _square_opencv(targets: Targets):
+    """(R, t, K) of the targets' square FoV views, derived by hand: OpenCV's camera frame is
+    PyTorch3D's view frame with x and y negated (R transposed for column vectors), and a field
+    of view over S pixels is a focal length of S / (2 tan(fov / 2)) at the image centre."""
+    size = targets.image_size[0]
+    focal = size / (2 * math.tan(math.radians(float(targets.cameras.fov[0])) / 2))
+    K = torch.tensor([[focal, 0.0, size / 2], [0.0, focal, size / 2], [0.0, 0.0, 1.0]]).expand(targets.num_views, 3, 3)
+    flip = torch.tensor([-1.0, -1.0, 1.0])
+    return flip[:, None] * targets.cameras.R.transpose(1, 2), flip * targets.cameras.T, K
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda d: _edit_view(d, 0, {"dist": 2.7, "elev": 0.0, "azim": 0.0}), "every view or none"),
+        (lambda d: _edit_spec(d, camera={"fov": 50.0}), "do not apply"),
+        (lambda d: _edit_view(d, 1, {"opencv": {"K": [[1, 0, 0], [0, 1, 0], [0, 0, 1]], "R": [[2, 0, 0], [0, 1, 0], [0, 0, 1]], "t": [0, 0, 3]}}), "rotation"),
+        (lambda d: _edit_view(d, 1, {"opencv": {"K": [[-5, 0, 0], [0, 5, 0], [0, 0, 1]], "R": [[1, 0, 0], [0, 1, 0], [0, 0, 1]], "t": [0, 0, 3]}}), "focal lengths"),
+        (lambda d: _edit_view(d, 1, {"opencv": {"K": [[5, 0, 0], [0, 5, 0], [0, 0, 1]], "t": [0, 0, 3]}}), "missing 'R'"),
+        (lambda d: _edit_view(d, 1, {"opencv": [1, 2, 3]}), "must be an object"),
+    ],
+)
+def test_opencv_image_targets_bad_calibrations(tmp_path, small_targets, damage, message):
+    save_image_targets(small_targets, tmp_path)
+    _as_opencv_folder(tmp_path, small_targets)
+    damage(tmp_path)
+    with pytest.raises(ValueError, match=message):
+        load_image_targets(tmp_path)
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,7 @@ NAMES = {
     "core.renderer.mesh.rasterizer": ["MeshRasterizer", "RasterizationSettings"],
     "core.renderer.mesh.fragments": ["Fragments"],
     "core.structures": ["Meshes", "join_meshes_as_batch", "join_meshes_as_scene"],
-    "core.utils": ["ico_sphere"],
+    "core.utils": ["ico_sphere", "cameras_from_opencv_projection", "opencv_from_cameras_projection"],
     "core.io": ["load_obj", "load_objs_as_meshes", "save_obj", "save_ply"],
     "core.loss": ["chamfer_distance", "mesh_edge_loss", "mesh_laplacian_smoothing", "mesh_normal_consistency"],
     "core.ops": ["sample_points_from_meshes", "knn_points", "knn_gather", "interpolate_face_attributes"],
