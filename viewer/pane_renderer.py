@@ -29,13 +29,18 @@ from .scene_builder import (
 from .scene_mesh import SceneMesh
 
 
+CROWDED, LOST = 1, 2
+K_STATES = {CROWDED: "(K full: farther faces dropped)", LOST: "(K full: the face under the pixel was dropped)"}
+
+
 @dataclass(frozen=True)
 class FragmentMaps:
     """A pane's fragments as numpy arrays of one image, K layers sorted by depth.
 
     pix_to_face (H, W, K) int64 (-1 empty), zbuf (H, W, K), bary_coords (H, W, K, 3),
     dists (H, W, K) float32 (-1 empty), shaded (H, W, C): the rendered image (RGBA, or C = 1
-    for a depth map).
+    for a depth map), k_state (H, W) int8: 0, or CROWDED where more than K faces were within
+    reach, or LOST where the face containing the pixel centre was among those dropped.
     """
 
     pix_to_face: np.ndarray
@@ -43,6 +48,7 @@ class FragmentMaps:
     bary_coords: np.ndarray
     dists: np.ndarray
     shaded: np.ndarray
+    k_state: np.ndarray | None = None
 
     @property
     def alpha(self) -> np.ndarray | None:
@@ -69,7 +75,9 @@ class FragmentMaps:
         shown = " ".join(str(int(f)) for f in faces[:8]) + (" …" if self.layers > 8 else "")
         alpha = self.alpha
         value = f"α {alpha[y, x]:.4f}" if alpha is not None else f"depth {self.shaded[y, x, 0]:.4f}"
-        text = f"({x}, {y})  {value}  faces [{shown}]  k={layer}: "
+        state = int(self.k_state[y, x]) if self.k_state is not None else 0
+        note = f"  {K_STATES[state]}" if state else ""
+        text = f"({x}, {y})  {value}  faces [{shown}]{note}  k={layer}: "
         if faces[layer] < 0:
             return text + "empty"
         b = self.bary_coords[y, x, layer]
@@ -77,6 +85,48 @@ class FragmentMaps:
             f"face {int(faces[layer])}  z {self.zbuf[y, x, layer]:.4f}  "
             f"bary ({b[0]:.3f}, {b[1]:.3f}, {b[2]:.3f})  dist {self.dists[y, x, layer]:.3e}"
         )
+
+
+@dataclass(frozen=True)
+class KReport:
+    """How faces_per_pixel treated the first image (core's fragments' `truncation`): of its
+    `covered` pixels, `crowded` had more than K faces within reach (the farthest dropped) and
+    at `lost` every face containing the pixel centre was among the dropped."""
+
+    k: int
+    covered: int
+    crowded: int
+    lost: int
+
+    def summary(self) -> str:
+        """One short line for the pane: what K did."""
+        if self.lost:
+            return f"K = {self.k} too small: covering face dropped at {self._share(self.lost)} of px"
+        if self.k == 1:
+            return "K = 1: the nearest face of each pixel"
+        if self.crowded:
+            return f"K = {self.k} full at {self._share(self.crowded)} of px, no coverage lost"
+        return f"K = {self.k} holds every face within reach"
+
+    def details(self) -> str:
+        """The counts behind the summary."""
+        return (f"{self.covered} covered pixels; at {self.crowded} more than K = {self.k} faces were within "
+                f"reach (the farthest were dropped); at {self.lost} the face containing the pixel centre "
+                "was among them, so soft coverage there is too low: raise faces per pixel or lower the blur radius")
+
+    def _share(self, count: int) -> str:
+        return f"{100.0 * count / max(self.covered, 1):.1f} %"
+
+
+def _k_report(fragments: Fragments, k: int) -> KReport | None:
+    """The first image's KReport, when the fragments carry a truncation record."""
+    sparse = fragments.sparse
+    if sparse is None or sparse.truncation is None:
+        return None
+    pixels = sparse.shape[1] * sparse.shape[2]  # image 0's flat indices are those below
+    covered = int((torch.bincount(sparse.pix, minlength=pixels)[:pixels] > 0).sum())
+    crowded, lost = (int((positions < pixels).sum()) for positions in (sparse.truncation.crowded, sparse.truncation.lost_inside))
+    return KReport(k, covered, crowded, lost)
 
 
 @dataclass(frozen=True)
@@ -96,6 +146,7 @@ class PaneImage:
     milliseconds: float
     reused: bool
     fragments: FragmentMaps | None
+    k_report: KReport | None = None
 
 
 def display_rgb(rgba: np.ndarray, shader: str, zfar: float = 100.0) -> np.ndarray:
@@ -160,7 +211,8 @@ class PaneRenderer:
                 rasterizer = MeshRasterizer(cameras, raster_settings(settings, self.pane))
                 # A silhouette reads only distances: depths and barycentrics are then computed
                 # only if the inspector or a later shader reads them.
-                self._fragments = rasterizer(self._meshes, defer_bary_zbuf=not getattr(shader, "reads_bary_zbuf", True))
+                self._fragments = rasterizer(self._meshes, defer_bary_zbuf=not getattr(shader, "reads_bary_zbuf", True),
+                                             report_truncation=True)
                 self._fragments_key = frag_key
             images = shader(self._fragments, self._meshes)
             rgba = images[0].float().cpu().numpy()
@@ -169,7 +221,8 @@ class PaneRenderer:
         maps = _fragment_maps(self._fragments, rgba) if with_fragments else None
         self._image_key = img_key
         display = display_rgb(rgba, name, settings["camera.zfar"])
-        self._image = PaneImage(self.pane, name, rgba, display, milliseconds, False, maps)
+        k_report = _k_report(self._fragments, raster_settings(settings, self.pane).faces_per_pixel)
+        self._image = PaneImage(self.pane, name, rgba, display, milliseconds, False, maps, k_report)
         return self._image
 
 
@@ -181,4 +234,18 @@ def _fragment_maps(fragments: Fragments, rgba: np.ndarray) -> FragmentMaps:
         bary_coords=fragments.bary_coords[0].float().cpu().numpy(),
         dists=fragments.dists[0].float().cpu().numpy(),
         shaded=rgba,
+        k_state=_k_state(fragments),
     )
+
+
+def _k_state(fragments: Fragments) -> np.ndarray | None:
+    """The first image's (H, W) map of FragmentMaps.k_state, when the fragments carry one."""
+    sparse = fragments.sparse
+    if sparse is None or sparse.truncation is None:
+        return None
+    _, h, w, _ = sparse.shape
+    state = np.zeros(h * w, dtype=np.int8)
+    for positions, value in ((sparse.truncation.crowded, CROWDED), (sparse.truncation.lost_inside, LOST)):
+        positions = positions.cpu().numpy()
+        state[positions[positions < h * w]] = value
+    return state.reshape(h, w)

@@ -105,6 +105,18 @@ def test_faces_per_pixel_sets_the_inspectors_layer_count(qtbot, window) -> None:
     assert window.inspector.layer_count() == 1
 
 
+def test_the_panes_say_what_faces_per_pixel_did(qtbot, window) -> None:
+    wait_rendered(qtbot, window)
+    soft, hard = window.panes["soft"].k_label, window.panes["hard"].k_label
+    assert hard.isVisible() and hard.text() == "K = 1: the nearest face of each pixel"
+    control = window.panels["Rasterization"].controls["raster.faces_per_pixel"]
+    control.entry.setText("2")
+    control.entry.editingFinished.emit()
+    wait_rendered(qtbot, window)
+    assert soft.isVisible() and soft.text().startswith("K = 2 too small") and "covered pixels" in soft.toolTip()
+    assert soft.height() == hard.height()  # one line each: the two images stay level
+
+
 @pytest.mark.parametrize(
     ("name", "content", "reason"),
     [

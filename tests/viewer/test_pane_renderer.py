@@ -215,3 +215,20 @@ def test_soft_depth_pane_follows_sigma(mesh, settings) -> None:
     crisp = renderer.render(mesh, chosen.replace({"blend.sigma": 1e-6})).rgba
     soft = renderer.render(mesh, chosen.replace({"blend.sigma": 1e-3})).rgba
     assert np.abs(crisp - soft).max() > 1.0  # edges blend towards zfar
+
+
+def test_k_report_says_where_faces_per_pixel_dropped_faces(mesh, settings) -> None:
+    renderer = PaneRenderer("soft")
+    blurry = settings.replace({"raster.derive_blur": False, "raster.blur_radius": 5e-3})
+    small = renderer.render(mesh, blurry.replace({"raster.faces_per_pixel": 2}), with_fragments=True)
+    report = small.k_report
+    assert report.k == 2 and report.covered > 100 and report.crowded > report.lost > 0
+    assert "too small" in report.summary() and f"{report.lost} the face" in report.details()
+    state = small.fragments.k_state
+    assert (state == pane_renderer.LOST).sum() == report.lost and (state > 0).sum() == report.crowded
+    y, x = map(int, np.argwhere(state == pane_renderer.LOST)[0])
+    assert "the face under the pixel was dropped" in small.fragments.readout(x, y, 0)
+    roomy = renderer.render(mesh, blurry.replace({"raster.faces_per_pixel": 100})).k_report
+    assert roomy.crowded == roomy.lost == 0 and roomy.summary() == "K = 100 holds every face within reach"
+    hard = PaneRenderer("hard").render(mesh, settings).k_report
+    assert hard.k == 1 and hard.lost == 0 and hard.summary() == "K = 1: the nearest face of each pixel"

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..pane_renderer import PaneImage
+from ..pane_renderer import KReport, PaneImage
 from ..scene_builder import SHADER_CHOICES
 from ..state import SceneState
 from ..undo import EditHistory
@@ -57,6 +57,9 @@ class RenderPane(QWidget):
         self.error_label.setWordWrap(True)
         self.error_label.setStyleSheet("color: #d33;")
         self.error_label.hide()
+        self.k_label = QLabel()  # one line in both panes, so their images stay level
+        self.k_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.k_label.hide()
         self.view = ImageView("Rendering…")
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.view.customContextMenuRequested.connect(self._context_menu)
@@ -69,6 +72,7 @@ class RenderPane(QWidget):
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addLayout(header)
         layout.addWidget(self.error_label)
+        layout.addWidget(self.k_label)
         layout.addWidget(self.view, 1)
 
         self._state = state
@@ -92,6 +96,17 @@ class RenderPane(QWidget):
         h, w = image.display.shape[:2]
         self.time_label.setText(f"{image.milliseconds:.0f} ms")
         self.time_label.setToolTip(f"{image.shader}, {w}×{h}: rendered by core in {image.milliseconds:.1f} ms")
+        self._show_k_report(image.k_report)
+
+    def _show_k_report(self, report: KReport | None) -> None:
+        """The K line (what faces_per_pixel did), in a warning colour where it cost coverage."""
+        if report is None:
+            self.k_label.hide()
+            return
+        self.k_label.setText(report.summary())
+        self.k_label.setToolTip(report.details())
+        self.k_label.setStyleSheet("color: #c70;" if report.lost else "color: palette(dark);")
+        self.k_label.show()
 
     def show_error(self, message: str) -> None:
         """Report a failed render; the previous image (if any) stays on screen."""

@@ -1,6 +1,7 @@
 """The rasterizer's output: which faces cover each pixel, and where."""
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Callable, Optional, Tuple, Union
@@ -138,6 +139,38 @@ def nearest_in_pixel(pix: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
     return true_positions(chosen[:-1])
 
 
+class Truncation:
+    """Where faces_per_pixel cut a pixel's candidates short, as ascending flat indices into the
+    (N, H, W) pixel grid (computed when first read).
+
+    crowded: pixels that had more than K faces within the blur radius (the farthest went).
+    lost_inside: the crowded pixels where every face containing the pixel centre went, so the
+    kept faces all lie beside the pixel: soft coverage there is too low (holes in silhouettes,
+    depths blended towards zfar). A few such pixels are the signature of K too small.
+
+    Built from two (N*H*W,) masks the rasterizer fills while it drops candidates (pixels with
+    more than K; pixels with a candidate containing the pixel centre, at least among the
+    crowded ones) and the kept rows' pixels and inside flags.
+    """
+
+    def __init__(self, crowded: torch.Tensor, had_inside: torch.Tensor, kept_pix: torch.Tensor,
+                 kept_inside: torch.Tensor) -> None:
+        self._crowded = crowded
+        self._had_inside = had_inside
+        self._kept = (kept_pix, kept_inside)
+
+    @functools.cached_property
+    def crowded(self) -> torch.Tensor:
+        return true_positions(self._crowded)
+
+    @functools.cached_property
+    def lost_inside(self) -> torch.Tensor:
+        kept_pix, kept_inside = self._kept
+        lost = self._had_inside & self._crowded
+        lost[kept_pix[kept_inside]] = False
+        return true_positions(lost)
+
+
 class SparseFragments:
     """The filled fragment slots of a rasterization, one row per (pixel, slot).
 
@@ -148,7 +181,8 @@ class SparseFragments:
     zbuf and bary may be None with `bary_zbuf` given, a function returning (bary, zbuf) that
     is called on their first read (renders that use only the distances never compute them).
     Blending and shading use this form directly, which avoids touching the empty slots of a
-    large (N, H, W, K) grid.
+    large (N, H, W, K) grid. `truncation` says where K dropped faces within reach (when the
+    rasterizer was asked to report it; else None).
     """
 
     def __init__(
@@ -161,6 +195,7 @@ class SparseFragments:
         dists: torch.Tensor,
         rank: Optional[torch.Tensor] = None,
         bary_zbuf: Optional[Callable[[], Tuple[torch.Tensor, torch.Tensor]]] = None,
+        truncation: Optional[Truncation] = None,
     ) -> None:
         if (zbuf is None or bary is None) and bary_zbuf is None:
             raise ValueError("SparseFragments needs zbuf and bary, or bary_zbuf to compute them")
@@ -172,6 +207,7 @@ class SparseFragments:
         self._zbuf = zbuf
         self._bary = bary
         self._bary_zbuf = bary_zbuf if zbuf is None or bary is None else None
+        self.truncation = truncation
 
     @property
     def zbuf(self) -> torch.Tensor:
@@ -212,7 +248,8 @@ class SparseFragments:
     def detach(self) -> "SparseFragments":
         if self._bary_zbuf is None:
             return SparseFragments(
-                self.shape, self.pix, self.face, self._zbuf.detach(), self._bary.detach(), self.dists.detach(), self.rank
+                self.shape, self.pix, self.face, self._zbuf.detach(), self._bary.detach(), self.dists.detach(), self.rank,
+                truncation=self.truncation,
             )
         compute = self._bary_zbuf
 
@@ -220,7 +257,9 @@ class SparseFragments:
             with torch.no_grad():
                 return compute()
 
-        return SparseFragments(self.shape, self.pix, self.face, None, None, self.dists.detach(), self.rank, detached)
+        return SparseFragments(
+            self.shape, self.pix, self.face, None, None, self.dists.detach(), self.rank, detached, self.truncation
+        )
 
     def dense(self, values: torch.Tensor, fill: float) -> torch.Tensor:
         """Scatter per-slot `values` (M, ...) into a dense (N, H, W, K, ...) tensor filled with `fill`."""

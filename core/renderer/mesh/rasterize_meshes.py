@@ -29,7 +29,7 @@ import torch
 from core.utils.masks import float_mask, true_positions
 
 from .clip import clip_faces
-from .fragments import SparseFragments, beyond_nearest, nearest_in_pixel
+from .fragments import SparseFragments, Truncation, beyond_nearest, nearest_in_pixel
 from .parallel_parts import part_count, run_parts
 from .sparse_rows import face_runs
 
@@ -490,18 +490,26 @@ class _Rows:
         self.size = n
 
 
-def _nearest_k(rows: Selection, k: int, depth: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> Selection:
+def _nearest_k(rows: Selection, k: int, depth: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+               dropped_masks: Optional[Tuple[torch.Tensor, torch.Tensor]] = None) -> Selection:
     """The rows (in packed-face order) that are among the k nearest of their pixel.
 
     Equal depths go to the earlier row, i.e. the smaller face. For k > 1 only the rows of
     overfull pixels are ranked; the others keep rank None (computed on demand). For a selection
     made without depths (rows.z None), depth(pix, face) gives those of the rows it needs.
+    dropped_masks: per-pixel masks (crowded, had_inside) of `Truncation`, marked here where
+    rows are dropped.
     """
     pix = rows.pix
     if pix.numel() == 0:
         return rows
     if k == 1:
         keep = nearest_in_pixel(pix, rows.z)
+        if dropped_masks is not None and keep.numel() < pix.numel():
+            over = torch.bincount(pix) > 1
+            dropped_masks[0][: over.numel()].logical_or_(over)
+            if not bool(rows.inside.all()):  # all inside (no blur): the kept row is inside too
+                dropped_masks[1][pix.index_select(0, true_positions(rows.inside))] = True
         return rows.take(keep)._replace(rank=torch.zeros_like(keep))
     over = torch.bincount(pix) > k
     crowded = true_positions(over.index_select(0, pix))
@@ -513,6 +521,10 @@ def _nearest_k(rows: Selection, k: int, depth: Callable[[torch.Tensor, torch.Ten
     else:
         z = depth(crowded_pix, rows.face.index_select(0, crowded))
     dropped = crowded.index_select(0, beyond_nearest(crowded_pix, z, k))
+    if dropped_masks is not None:
+        dropped_masks[0][: over.numel()].logical_or_(over)
+        inside_dropped = dropped.index_select(0, true_positions(rows.inside.index_select(0, dropped)))
+        dropped_masks[1][pix.index_select(0, inside_dropped)] = True
     return rows.without(dropped)
 
 
@@ -528,6 +540,7 @@ def select_fragments(
     chunk_pairs: int = _CHUNK_PAIRS,
     with_geometry: bool = True,
     twins: Optional[torch.Tensor] = None,
+    dropped_masks: Optional[Tuple[torch.Tensor, torch.Tensor]] = None,
 ) -> Selection:
     """Choose, without autograd, the K nearest faces of every pixel.
 
@@ -540,6 +553,8 @@ def select_fragments(
     convex combination of vertex depths >= 1e-8) or with blur_radius 0 (pixels inside only).
     twins: (F,) the other half of each face split in two by near-plane clipping, else -1 (see
     `clip.clip_faces`); a pixel keeps at most one of two twins (see `_one_of_twins`).
+    dropped_masks: (N*H*W,) bool masks (crowded, had_inside) of `Truncation`, updated in place
+    where K drops faces.
     """
     h, w = image_size
     device = face_verts.device
@@ -557,7 +572,7 @@ def select_fragments(
         def nearest(rows: Selection) -> Selection:
             if twins is not None:
                 rows = _one_of_twins(rows, twins)
-            return _nearest_k(rows, k, depth)
+            return _nearest_k(rows, k, depth, dropped_masks)
 
         xs, ys = pixel_centers_ndc(image_size, device, face_verts.dtype)
         reach = math.sqrt(blur_radius) if blur_radius > 0 else 0.0  # the blur radius is a squared distance
@@ -644,10 +659,12 @@ def _one_of_twins(rows: Selection, twins: torch.Tensor) -> Selection:
 
 
 def _select_by_images(face_verts: torch.Tensor, face_to_image: torch.Tensor, num_images: int, *args: Any,
-                      with_geometry: bool, twins: Optional[torch.Tensor]) -> Selection:
+                      with_geometry: bool, twins: Optional[torch.Tensor],
+                      dropped_masks: Optional[Tuple[torch.Tensor, torch.Tensor]]) -> Selection:
     """`select_fragments` over groups of consecutive images side by side (see parallel_parts),
     each of at least _MIN_PART_FACES faces: pixels of different images never compete, so the
-    groups' selections, concatenated in order, are the whole batch's, row for row."""
+    groups' selections, concatenated in order, are the whole batch's, row for row. Each group
+    marks its dropped pixels in masks of its own, merged into `dropped_masks` (if given)."""
     parts = part_count(face_verts.device, min(num_images, face_verts.shape[0] // _MIN_PART_FACES))
     if parts > 1:
         bounds = torch.tensor([round(i * num_images / parts) for i in range(parts + 1)], device=face_verts.device)
@@ -655,17 +672,25 @@ def _select_by_images(face_verts: torch.Tensor, face_to_image: torch.Tensor, num
         groups = [(lo, hi) for lo, hi in zip(faces[:-1], faces[1:]) if hi > lo]
         if len(groups) > 1:
 
-            def group(lo: int, hi: int) -> Selection:
+            def group(lo: int, hi: int) -> Tuple[Selection, Any]:
                 # twins are consecutive faces of one image, hence of one group
                 local = None if twins is None else torch.where(twins[lo:hi] >= 0, twins[lo:hi] - lo, -1)
+                masks = None if dropped_masks is None else tuple(torch.zeros_like(m) for m in dropped_masks)
                 sel = select_fragments(
-                    face_verts[lo:hi], face_to_image[lo:hi], *args, with_geometry=with_geometry, twins=local
+                    face_verts[lo:hi], face_to_image[lo:hi], *args, with_geometry=with_geometry, twins=local,
+                    dropped_masks=masks,
                 )
-                return sel._replace(face=sel.face + lo)
+                return sel._replace(face=sel.face + lo), masks
 
             pieces = run_parts(group, groups)
-            return Selection(*[None if columns[0] is None else torch.cat(columns) for columns in zip(*pieces)])
-    return select_fragments(face_verts, face_to_image, *args, with_geometry=with_geometry, twins=twins)
+            if dropped_masks is not None:
+                for _, (crowded, had_inside) in pieces:
+                    dropped_masks[0].logical_or_(crowded)
+                    dropped_masks[1].logical_or_(had_inside)
+            selections = [sel for sel, _ in pieces]
+            return Selection(*[None if columns[0] is None else torch.cat(columns) for columns in zip(*selections)])
+    return select_fragments(face_verts, face_to_image, *args, with_geometry=with_geometry, twins=twins,
+                            dropped_masks=dropped_masks)
 
 
 # Below this many pixels in a batch, float32 division and floor of a flat pixel index are
@@ -849,6 +874,7 @@ def rasterize_meshes(
     return_sparse: bool = False,
     max_memory_bytes: int = DEFAULT_MEMORY_BUDGET,
     defer_bary_zbuf: bool = False,
+    report_truncation: bool = False,
 ):
     """Rasterize meshes whose vertices are already in NDC (x, y) with view-space z.
 
@@ -866,6 +892,10 @@ def rasterize_meshes(
     (silhouettes): with K > 1 and clipped barycentrics or no blur, barycentrics and depths are
     then left out of the selection pass and computed, with the same values and gradients, only
     if they are read (see `select_fragments`). Elsewhere it has no effect.
+
+    report_truncation=True (not in PyTorch3D) records where K dropped faces within reach, as the
+    returned SparseFragments' `truncation` (see `Truncation`; about 5 % more time, so off by
+    default; None then).
     """
     n = len(meshes)
     h, w = validate_request(n, image_size, faces_per_pixel, blur_radius, max_memory_bytes)
@@ -880,11 +910,16 @@ def rasterize_meshes(
     if clipped is not None:
         face_verts, face_to_image = clipped.face_verts, clipped.face_to_image
     defer = defer_bary_zbuf and k > 1 and (clip_barycentric_coords or blur_radius <= 0) and clipped is None
+    dropped_masks = None
+    if report_truncation:
+        dropped_masks = (torch.zeros(n * h * w, dtype=torch.bool, device=verts.device),
+                         torch.zeros(n * h * w, dtype=torch.bool, device=verts.device))
     sel = _select_by_images(
         face_verts, face_to_image, n, (h, w), float(blur_radius), k,
         perspective_correct, cull_backfaces, clip_barycentric_coords, with_geometry=not defer,
-        twins=None if clipped is None else clipped.twin,
+        twins=None if clipped is None else clipped.twin, dropped_masks=dropped_masks,
     )
+    truncation = None if dropped_masks is None else Truncation(*dropped_masks, sel.pix, sel.inside)
     settings = ((n, h, w), perspective_correct, clip_barycentric_coords)
     if not defer:
         bary, zbuf, dists = _FragmentGeometry.apply(
@@ -894,7 +929,7 @@ def rasterize_meshes(
         if clipped is not None:
             bary = clipped.source_barycentrics(face, bary)
             face = clipped.source.index_select(0, face)
-        sparse = SparseFragments((n, h, w, k), sel.pix, face, zbuf, bary, dists, sel.rank)
+        sparse = SparseFragments((n, h, w, k), sel.pix, face, zbuf, bary, dists, sel.rank, truncation=truncation)
     else:
         (dists,) = _FragmentGeometry.apply(
             face_verts, None, None, None, None, sel.d2, sel.inside, sel.edge, sel.pix, sel.face, *settings, ("dists",)
@@ -907,7 +942,9 @@ def rasterize_meshes(
                 face_verts, w0, w1, w2, z, None, sel.inside, None, sel.pix, sel.face, *settings, ("bary", "zbuf")
             )
 
-        sparse = SparseFragments((n, h, w, k), sel.pix, sel.face, None, None, dists, sel.rank, bary_zbuf=bary_zbuf)
+        sparse = SparseFragments(
+            (n, h, w, k), sel.pix, sel.face, None, None, dists, sel.rank, bary_zbuf=bary_zbuf, truncation=truncation
+        )
     if return_sparse:
         return sparse
     return (sparse.dense(sparse.face, -1), sparse.dense(sparse.zbuf, -1.0), sparse.dense(sparse.bary, -1.0),

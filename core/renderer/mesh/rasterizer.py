@@ -66,9 +66,9 @@ def resolve_z_clip(settings: RasterizationSettings, cameras) -> Optional[float]:
 class MeshRasterizer(torch.nn.Module):
     """Projects meshes with a camera and rasterizes them into `Fragments` (PyTorch3D's API).
 
-    Call keywords: cameras, raster_settings (per-call overrides, as in PyTorch3D) and
+    Call keywords: cameras, raster_settings (per-call overrides, as in PyTorch3D),
     defer_bary_zbuf (see `rasterize_meshes`; MeshRenderer sets it for shaders that read only
-    the distances).
+    the distances) and report_truncation (fill `fragments.sparse.truncation`).
     """
 
     def __init__(self, cameras=None, raster_settings: Optional[RasterizationSettings] = None) -> None:
@@ -123,5 +123,6 @@ class MeshRasterizer(torch.nn.Module):
             return_sparse=True,
             max_memory_bytes=settings.max_memory_bytes,
             defer_bary_zbuf=bool(kwargs.get("defer_bary_zbuf", False)),
+            report_truncation=bool(kwargs.get("report_truncation", False)),
         )
         return Fragments.from_sparse(sparse)
