@@ -112,9 +112,16 @@ def test_the_panes_say_what_faces_per_pixel_did(qtbot, window) -> None:
     control = window.panels["Rasterization"].controls["raster.faces_per_pixel"]
     control.entry.setText("2")
     control.entry.editingFinished.emit()
-    wait_rendered(qtbot, window)
+    wait_inspected(qtbot, window)
     assert soft.isVisible() and soft.text().startswith("K = 2 too small") and "covered pixels" in soft.toolTip()
     assert soft.height() == hard.height()  # one line each: the two images stay level
+    # the inspector's map of the soft pane marks those pixels red
+    from viewer.views.image_view import rgb_from_qimage
+
+    picture = rgb_from_qimage(window.inspector.views["dropped by K"].image())
+    red = (picture == (220, 40, 40)).all(-1)
+    lost = window.last_result.images["soft"].k_report.lost
+    assert lost > 0 and red.sum() == lost and "(red)" in window.inspector.legends["dropped by K"].text()
 
 
 @pytest.mark.parametrize(

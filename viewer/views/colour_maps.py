@@ -8,6 +8,8 @@ from __future__ import annotations
 import numpy as np
 from vispy.color import get_colormap
 
+from ..pane_renderer import CROWDED, LOST
+
 EMPTY = np.array((0, 0, 0), dtype=np.uint8)
 # Irrational steps spread consecutive face ids over distinct, stable colours.
 _FACE_STEPS = np.array((0.6180339887, 0.3819660113, 0.7548776662))
@@ -65,3 +67,17 @@ def dists_image(dists: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, str]:
     extent = max(float(np.abs(d).max()), 1e-12)
     out[covered] = _colormap("coolwarm", 0.5 + 0.5 * d / extent)
     return out, f"signed dist² ±{extent:.3g} NDC² (blue inside, red outside)"
+
+
+def k_state_image(state: np.ndarray | None, faces: np.ndarray) -> tuple[np.ndarray, str]:
+    """FragmentMaps.k_state (H, W) over all layers: grey where K kept every face within reach,
+    amber where it dropped farther ones, red where it dropped the face under the pixel."""
+    covered = faces >= 0
+    out = np.zeros((*faces.shape, 3), dtype=np.uint8)
+    out[covered] = (96, 96, 96)
+    if state is None:
+        return out, "not recorded"
+    crowded, lost = state == CROWDED, state == LOST
+    out[crowded] = (230, 160, 30)
+    out[lost] = (220, 40, 40)
+    return out, f"K full at {int(crowded.sum() + lost.sum())} px (amber), face under the pixel dropped at {int(lost.sum())} (red)"

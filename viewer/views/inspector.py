@@ -1,4 +1,5 @@
-"""Fragment inspector: pix_to_face, zbuf, bary_coords and dists of one pane, layer k of K."""
+"""Fragment inspector: pix_to_face, zbuf, bary_coords and dists of one pane, layer k of K, and
+where K dropped faces within reach."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ _PICTURES = (
     ("zbuf", colour_maps.depth_image),
     ("bary_coords", colour_maps.bary_image),
     ("dists", colour_maps.dists_image),
+    ("dropped by K", colour_maps.k_state_image),  # all layers: where K cut candidates short
 )
 
 
@@ -66,7 +68,7 @@ class FragmentInspector(QWidget):
             cell.addWidget(view, 1)
             cell.addWidget(legend)
             grid.addLayout(cell, 0, i)
-            grid.setColumnStretch(i, 1)  # the four maps share the width equally
+            grid.setColumnStretch(i, 1)  # the maps share the width equally
             self.views[name], self.legends[name] = view, legend
 
         layout = QVBoxLayout(self)
@@ -115,6 +117,8 @@ class FragmentInspector(QWidget):
         for name, picture in _PICTURES:
             if name == "pix_to_face":
                 rgb, legend = picture(faces)
+            elif name == "dropped by K":
+                rgb, legend = picture(maps.k_state, maps.pix_to_face[:, :, 0])
             else:
                 rgb, legend = picture(getattr(maps, name)[:, :, k], faces)
             self.views[name].set_image(rgb)
