@@ -100,6 +100,11 @@ class Meshes:
             tex_n = getattr(textures, "_N", None)
             if tex_n is not None and int(tex_n) != self._N:
                 raise ValueError(f"textures have batch size {tex_n} but there are {self._N} meshes")
+            # As in PyTorch3D: padded texture tensors are split by these meshes' sizes, so that
+            # packed textures line up with packed vertices and faces.
+            for name, counts in (("_num_verts_per_mesh", self.num_verts_per_mesh), ("_num_faces_per_mesh", self.num_faces_per_mesh)):
+                if hasattr(textures, name):
+                    setattr(textures, name, counts().tolist())
         if verts_normals is not None:
             self._set_verts_normals(verts_normals)
 

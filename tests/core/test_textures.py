@@ -7,6 +7,7 @@ import torch
 
 from core.renderer.mesh.fragments import Fragments
 from core.renderer.mesh.textures import TexturesUV, TexturesVertex
+from core.structures import Meshes
 
 
 def _fragments(pix_to_face, bary):
@@ -328,3 +329,25 @@ def test_uv_batched_multi_k_matches_hand_bilinear():
         corner_uvs = uvs[n][faces[n][f - offsets[n]]]
         u, v = (bary[idx][:, None] * corner_uvs).sum(0).tolist()
         torch.testing.assert_close(out[idx], _bilinear(maps[n], u, v), atol=1e-6, rtol=1e-5)
+
+
+def test_padded_textures_follow_the_meshes_sizes():
+    """As in PyTorch3D, Meshes tells padded textures its per-mesh sizes: packed features and
+    uvs then line up with packed vertices and faces of meshes of different sizes."""
+    from core.utils import ico_sphere
+
+    small, large = ico_sphere(0), ico_sphere(1)
+    verts, faces = [small.verts_packed(), large.verts_packed()], [small.faces_packed(), large.faces_packed()]
+    colours = [torch.rand(12, 3), torch.rand(42, 3)]
+    padded = torch.zeros(2, 42, 3)
+    padded[0, :12], padded[1] = colours
+    meshes = Meshes(verts, faces, textures=TexturesVertex(padded))
+    assert torch.equal(meshes.textures.verts_features_packed(), torch.cat(colours))
+    uvs = [torch.rand(12, 2), torch.rand(42, 2)]
+    uv_padded = torch.zeros(2, 42, 2)
+    uv_padded[0, :12], uv_padded[1] = uvs
+    faces_uvs = torch.zeros(2, 80, 3, dtype=torch.int64)
+    faces_uvs[0, :20], faces_uvs[1] = faces
+    meshes = Meshes(verts, faces, textures=TexturesUV(torch.rand(2, 8, 8, 3), faces_uvs, uv_padded))
+    corners = meshes.textures.faces_verts_textures_packed()
+    assert corners.shape[0] == 100  # 20 + 80 faces, no padding rows
