@@ -26,7 +26,9 @@ from ..structures import Meshes, join_meshes_as_batch
 from .errors import MeshLoadError
 from .formats import LOAD_FORMATS, extension
 from .merge import merge_parts
+from ..renderer.mesh.textures import TexturesAtlas
 from .mesh_data import MeshData
+from .texture_atlas import TEXTURE_WRAPS, mesh_data_atlas, texel_barycentrics
 from .topology import weld_vertices
 from .trimesh_read import read_parts
 
@@ -83,13 +85,14 @@ def load_objs_as_meshes(
 
     Each mesh gets TexturesUV from its MTL's map_Kd image when it has one; `load_textures=False`
     gives meshes without textures. Beyond PyTorch3D, `v x y z r g b` colours and plain Kd
-    material colours become TexturesVertex instead of no textures. `texture_atlas_size` and
-    `texture_wrap` only matter for `create_texture_atlas=True`, which needs TexturesAtlas and is
-    not supported. `device=None` means the CPU. Files must be paths (not open file objects).
+    material colours become TexturesVertex instead of no textures. `create_texture_atlas=True`
+    gives TexturesAtlas instead, `texture_atlas_size` texels square per face, uvs outside
+    [0, 1] handled as `texture_wrap` says (see core.io.texture_atlas). `device=None` means the
+    CPU. Files must be paths (not open file objects).
     """
     if isinstance(files, (str, os.PathLike)):
         raise TypeError("files must be a list of paths; wrap a single path in a list")
-    _check_obj_options(create_texture_atlas, texture_wrap)
+    _check_obj_options(create_texture_atlas, texture_atlas_size, texture_wrap)
     files = list(files)
     if not files:
         raise ValueError("load_objs_as_meshes needs at least one file")
@@ -97,19 +100,22 @@ def load_objs_as_meshes(
     meshes = []
     for f in files:
         data = read_mesh_data(f, formats=(".obj",))
-        meshes.append((data if load_textures else data.without_appearance()).to_meshes(device))
+        if not load_textures:
+            data = data.without_appearance()
+        mesh = data.to_meshes(device)
+        if load_textures and create_texture_atlas:
+            atlas = mesh_data_atlas(data, texture_atlas_size, texture_wrap, make_device(device))
+            mesh = Meshes(mesh.verts_list(), mesh.faces_list(), textures=TexturesAtlas([atlas]))
+        meshes.append(mesh)
     return meshes[0] if len(meshes) == 1 else join_meshes_as_batch(meshes)
 
 
-def _check_obj_options(create_texture_atlas: bool, texture_wrap: Optional[str]) -> None:
-    """PyTorch3D's OBJ loader options that core checks but does not act on."""
-    if texture_wrap is not None and texture_wrap not in ("repeat", "clamp"):
-        raise ValueError(f"texture_wrap must be one of ['repeat', 'clamp'] or None, got {texture_wrap!r}")
+def _check_obj_options(create_texture_atlas: bool, texture_atlas_size: int, texture_wrap: Optional[str]) -> None:
+    """PyTorch3D's OBJ loader options, checked before the file is read."""
+    if texture_wrap is not None and texture_wrap not in TEXTURE_WRAPS:
+        raise ValueError(f"texture_wrap must be one of {list(TEXTURE_WRAPS)} or None, got {texture_wrap!r}")
     if create_texture_atlas:
-        raise NotImplementedError(
-            "create_texture_atlas=True needs TexturesAtlas, which core does not provide; "
-            "use the default TexturesUV (create_texture_atlas=False)"
-        )
+        texel_barycentrics(texture_atlas_size)  # a ValueError for a size that is not a positive integer
 
 
 class Faces(NamedTuple):
@@ -145,28 +151,30 @@ def load_obj(
     faces.verts_idx, and with a map_Kd texture faces.textures_idx, aux.verts_uvs and
     aux.texture_images ({material name: (H, W, 3) image in [0, 1]}; a multi-material file's
     images come as one atlas named "name1+name2…", see the module notes) and
-    faces.materials_idx (0 for every face), are PyTorch3D's.
-    Not read: `vn` normals (aux.normals None, normals_idx -1) and material colours
+    faces.materials_idx (0 for every face), are PyTorch3D's. With `create_texture_atlas=True`
+    (and textures loaded) aux.texture_atlas is the (F, R, R, 3) atlas `load_objs_as_meshes`
+    would use. Not read: `vn` normals (aux.normals None, normals_idx -1) and material colours
     (aux.material_colors None). Vertices are indexed as in `load_objs_as_meshes`.
     `path_manager` (PyTorch3D's iopath hook) is not supported: pass a local path.
     """
     if path_manager is not None:
         raise NotImplementedError("path_manager is not supported; pass a local file path")
-    _check_obj_options(create_texture_atlas, texture_wrap)
+    _check_obj_options(create_texture_atlas, texture_atlas_size, texture_wrap)
     device = make_device(device)
     data = read_mesh_data(f, formats=(".obj",))
+    atlas = mesh_data_atlas(data, texture_atlas_size, texture_wrap, device) if load_textures and create_texture_atlas else None
     verts = torch.as_tensor(data.verts, dtype=torch.float32, device=device)
     faces = torch.as_tensor(data.faces, dtype=torch.int64, device=device)
     none = torch.full_like(faces, -1)
     tex = data.uv_texture if load_textures else None
     if tex is None:
-        return verts, Faces(faces, none, none, none[:, 0]), Properties(None, None, None, None, None)
+        return verts, Faces(faces, none, none, none[:, 0]), Properties(None, None, None, None, atlas)
     aux = Properties(
         normals=None,
         verts_uvs=torch.as_tensor(tex.verts_uvs, dtype=torch.float32, device=device),
         material_colors=None,
         texture_images={tex.name or "material_0": torch.as_tensor(tex.image, dtype=torch.float32, device=device)},
-        texture_atlas=None,
+        texture_atlas=atlas,
     )
     textures_idx = torch.as_tensor(tex.faces_uvs, dtype=torch.int64, device=device)
     return verts, Faces(faces, none, textures_idx, torch.zeros_like(faces[:, 0])), aux

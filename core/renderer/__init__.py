@@ -32,7 +32,7 @@ from .mesh.shader import (
     SoftSilhouetteShader,
 )
 from .mesh.shading import flat_shading, gouraud_shading, phong_shading
-from .mesh.textures import TexturesUV, TexturesVertex
+from .mesh.textures import TexturesAtlas, TexturesUV, TexturesVertex
 from .mesh.utils import interpolate_face_attributes
 from .utils import TensorProperties
 
@@ -41,7 +41,7 @@ __all__ = [
     "FoVPerspectiveCameras", "Fragments", "HardDepthShader", "HardFlatShader", "HardGouraudShader",
     "HardPhongShader", "Materials", "MeshRasterizer", "MeshRenderer", "MeshRendererWithFragments",
     "OrthographicCameras", "PerspectiveCameras", "PointLights", "RasterizationSettings", "SoftDepthShader",
-    "SoftGouraudShader", "SoftPhongShader", "SoftSilhouetteShader", "TensorProperties", "TexturesUV",
+    "SoftGouraudShader", "SoftPhongShader", "SoftSilhouetteShader", "TensorProperties", "TexturesAtlas", "TexturesUV",
     "TexturesVertex", "camera_position_from_spherical_angles", "diffuse", "flat_shading",
     "get_world_to_view_transform", "gouraud_shading", "hard_rgb_blend", "interpolate_face_attributes",
     "look_at_rotation", "look_at_view_transform", "phong_shading", "rasterize_meshes", "sigmoid_alpha_blend",

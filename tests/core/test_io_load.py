@@ -284,8 +284,10 @@ def test_load_objs_as_meshes_batch_and_options(tmp_path):
     assert len(batch) == 2 and isinstance(batch.textures, TexturesUV)
     assert batch.num_verts_per_mesh().tolist() == [4, 3] and batch.num_faces_per_mesh().tolist() == [2, 1]
     assert load_objs_as_meshes([a], load_textures=False).textures is None
-    with pytest.raises(NotImplementedError, match="TexturesAtlas"):
-        load_objs_as_meshes([a], create_texture_atlas=True)
+    atlas = load_objs_as_meshes([a, str(b)], create_texture_atlas=True, texture_atlas_size=3).textures
+    assert type(atlas).__name__ == "TexturesAtlas" and [t.shape for t in atlas.atlas_list()] == [(2, 3, 3, 3), (1, 3, 3, 3)]
+    with pytest.raises(ValueError, match="texture_atlas_size"):
+        load_objs_as_meshes([a], create_texture_atlas=True, texture_atlas_size=0)
     with pytest.raises(ValueError, match="texture_wrap"):
         load_objs_as_meshes([a], texture_wrap="mirror")
     with pytest.raises(TypeError, match="list of paths"):

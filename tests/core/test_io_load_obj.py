@@ -50,8 +50,8 @@ def test_cow_matches_load_objs_as_meshes():
 
 def test_bad_arguments(tmp_path):
     obj = write_textured_obj(tmp_path)
-    with pytest.raises(NotImplementedError, match="TexturesAtlas"):
-        load_obj(obj, create_texture_atlas=True)
+    with pytest.raises(ValueError, match="texture_atlas_size"):
+        load_obj(obj, create_texture_atlas=True, texture_atlas_size=2.5)
     with pytest.raises(ValueError, match="texture_wrap"):
         load_obj(obj, texture_wrap="mirror")
     with pytest.raises(NotImplementedError, match="path_manager"):

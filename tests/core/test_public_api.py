@@ -14,7 +14,7 @@ NAMES = {
         "HardPhongShader", "SoftPhongShader", "HardGouraudShader", "SoftGouraudShader", "HardFlatShader",
         "SoftSilhouetteShader", "HardDepthShader", "SoftDepthShader", "MeshRenderer", "MeshRendererWithFragments", "BlendParams", "hard_rgb_blend",
         "softmax_rgb_blend", "sigmoid_alpha_blend", "AmbientLights", "PointLights", "DirectionalLights",
-        "diffuse", "specular", "Materials", "TexturesVertex", "TexturesUV", "phong_shading", "gouraud_shading",
+        "diffuse", "specular", "Materials", "TexturesVertex", "TexturesUV", "TexturesAtlas", "phong_shading", "gouraud_shading",
         "flat_shading", "interpolate_face_attributes", "TensorProperties",
     ],
     "core.renderer.mesh.rasterizer": ["MeshRasterizer", "RasterizationSettings"],

@@ -1,4 +1,5 @@
-"""Mesh textures: per-vertex features (`TexturesVertex`) and UV-mapped images (`TexturesUV`).
+"""Mesh textures: per-vertex features (`TexturesVertex`), UV-mapped images (`TexturesUV`) and
+per-face texel grids (`TexturesAtlas`).
 
 Both follow PyTorch3D's classes: a batch of N textures, one per mesh, available as a list, a padded
 tensor and (for vertex features) a packed tensor, with `sample_textures(fragments, ...)` returning
@@ -639,3 +640,135 @@ class TexturesUV(TexturesBase):
         tex = self._new([torch.cat(blocks, dim=1)], [torch.cat(shifted)], [torch.cat(moved)])
         tex._num_faces_per_mesh = [sum(self._num_faces_per_mesh)]
         return tex
+
+
+class TexturesAtlas(TexturesBase):
+    """An R×R grid of texels per face (SoftRas's texture atlas), PyTorch3D's `TexturesAtlas`.
+
+    A face's triangle is cut into R² small triangles, one per texel: texel (y, x) with
+    x + y < R holds the small triangle whose barycentrics (w0, w1) lie in
+    [x/R, (x+1)/R) × [y/R, (y+1)/R) below that cell's diagonal, and texel (R-1-y, R-1-x) the
+    one above it. Sampling returns the texel under the fragment's barycentrics (no
+    interpolation); gradients reach the atlas. `core.io.load_obj(create_texture_atlas=True)`
+    builds atlases from OBJ files.
+    """
+
+    def __init__(self, atlas: TensorOrList) -> None:
+        """atlas: list of N (F_i, R, R, C) tensors, or a padded (N, F, R, R, C) tensor."""
+        if isinstance(atlas, (list, tuple)):
+            atlas = list(atlas)
+            for i, a in enumerate(atlas):
+                _check_tensor(f"atlas[{i}]", a)
+                if a.dim() != 4 or a.shape[1] != a.shape[2]:
+                    raise ValueError(f"Expected atlas to be a list of tensors of shape (F, R, R, C); "
+                                     f"element {i} has shape {tuple(a.shape)}")
+            if len({tuple(a.shape[1:]) for a in atlas}) > 1:
+                raise ValueError("atlas elements must share R and C (shapes (F_i, R, R, C))")
+            self._atlas_list: Optional[List[torch.Tensor]] = atlas
+            self._atlas_padded: Optional[torch.Tensor] = None
+            self._N = len(atlas)
+            self.device = atlas[0].device if atlas else torch.device("cpu")
+            self._num_faces_per_mesh = [len(a) for a in atlas]  # Meshes sets its own counts
+        elif isinstance(atlas, torch.Tensor):
+            if atlas.dim() != 5 or atlas.shape[2] != atlas.shape[3]:
+                raise ValueError(f"Expected atlas to be of shape (N, F, R, R, C); got {tuple(atlas.shape)}")
+            self._atlas_padded = atlas
+            self._atlas_list = None
+            self._N = atlas.shape[0]
+            self.device = atlas.device
+            self._num_faces_per_mesh = [atlas.shape[1]] * self._N
+        else:
+            raise TypeError(f"atlas must be a tensor or a list of tensors; got {type(atlas).__name__}")
+        self.valid = torch.ones((self._N,), dtype=torch.bool, device=self.device)
+
+    def __repr__(self) -> str:
+        return f"TexturesAtlas(N={self._N}, num_faces_per_mesh={self._num_faces_per_mesh})"
+
+    def _texel_shape(self) -> tuple:
+        source = self._atlas_padded if self._atlas_padded is not None else (self._atlas_list or [None])[0]
+        return (0, 0, 3) if source is None else tuple(source.shape[-3:])
+
+    def atlas_list(self) -> List[torch.Tensor]:
+        """List of N tensors (F_i, R, R, C)."""
+        if self._atlas_list is None:
+            self._atlas_list = _padded_to_list(self._atlas_padded, self._num_faces_per_mesh)
+        return self._atlas_list
+
+    def atlas_padded(self) -> torch.Tensor:
+        """Tensor (N, max F_i, R, R, C), zero padded."""
+        if self._atlas_padded is None:
+            if not self._atlas_list:
+                self._atlas_padded = torch.zeros((self._N, 0, *self._texel_shape()), device=self.device)
+            else:
+                self._atlas_padded = _list_to_padded(self._atlas_list, pad_value=0.0)
+        return self._atlas_padded
+
+    def atlas_packed(self) -> torch.Tensor:
+        """Tensor (sum F_i, R, R, C), matching Meshes' packed faces."""
+        atlas = self.atlas_list()
+        return torch.cat(atlas, dim=0) if atlas else torch.zeros((0, *self._texel_shape()), device=self.device)
+
+    def check_shapes(self, batch_size: int, max_num_verts: int, max_num_faces: int) -> bool:
+        """Whether the padded atlas matches a mesh batch with these sizes."""
+        return tuple(self.atlas_padded().shape[0:2]) == (batch_size, max_num_faces)
+
+    def sample_textures(self, fragments: Any, **kwargs: Any) -> torch.Tensor:
+        """The texel under each fragment, (N, H, W, K, C); zeros where a slot is empty.
+
+        PyTorch3D's lookup, except that barycentrics of exactly 1 (or above, unclipped) read the
+        last texel instead of indexing past the grid.
+        """
+        atlas = self.atlas_packed()
+        size = atlas.shape[1]
+        pix_to_face = fragments.pix_to_face
+        empty = pix_to_face < 0
+        w01 = fragments.bary_coords[..., :2].masked_fill(empty[..., None], 0.0)
+        cell = (w01 * size).to(torch.int64)
+        lower = (w01.sum(-1) * size - cell.to(w01.dtype).sum(-1)) <= 1.0
+        cell = torch.where(lower[..., None], cell, size - 1 - cell).clamp_max(size - 1)
+        texels = atlas[pix_to_face.clamp_min(0), cell[..., 1], cell[..., 0]]
+        return texels.masked_fill(empty[..., None], 0.0)
+
+    def faces_verts_textures_packed(self, faces_packed: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """The texels at each packed face's corners, (sum F_i, 3, C): v0 at barycentrics
+        (1, 0), v1 at (0, 1), v2 at (0, 0)."""
+        atlas = self.atlas_packed()
+        return torch.stack((atlas[:, 0, -1], atlas[:, -1, 0], atlas[:, 0, 0]), dim=1)
+
+    def _new(self, atlas: TensorOrList, counts: List[int]) -> "TexturesAtlas":
+        tex = self.__class__(atlas)
+        tex._num_faces_per_mesh = list(counts)
+        return tex
+
+    def clone(self) -> "TexturesAtlas":
+        return self._new([a.clone() for a in self.atlas_list()], self._num_faces_per_mesh)
+
+    def detach(self) -> "TexturesAtlas":
+        return self._new([a.detach() for a in self.atlas_list()], self._num_faces_per_mesh)
+
+    def __getitem__(self, index: Index) -> "TexturesAtlas":
+        idx = _index_list(index, self._N)
+        idx = [idx] if isinstance(idx, int) else idx
+        atlas = self.atlas_list()
+        return self._new([atlas[i] for i in idx], [self._num_faces_per_mesh[i] for i in idx])
+
+    def extend(self, N: int) -> "TexturesAtlas":
+        """Repeat each texture N times consecutively (batch [a, b] → [a, a, b, b] for N = 2)."""
+        self._check_extend(N)
+        atlas = self.atlas_list()
+        return self._new([a for a in atlas for _ in range(N)], self._repeat_list(self._num_faces_per_mesh, N))
+
+    def join_batch(self, textures: Sequence["TexturesAtlas"]) -> "TexturesAtlas":
+        """A new batch: self's textures followed by those of each element of `textures`."""
+        if not all(isinstance(t, TexturesAtlas) for t in textures):
+            raise ValueError("All textures must be of type TexturesAtlas.")
+        atlas, counts = list(self.atlas_list()), list(self._num_faces_per_mesh)
+        for t in textures:
+            atlas += t.atlas_list()
+            counts += t._num_faces_per_mesh
+        return self._new(atlas, counts)
+
+    def join_scene(self) -> "TexturesAtlas":
+        """A batch of one texture for the whole batch joined into one scene (atlases are per
+        face, so joining is concatenation and samples exactly as before)."""
+        return self._new([self.atlas_packed()], [sum(self._num_faces_per_mesh)])
