@@ -108,3 +108,13 @@ def test_bad_calibrations_are_refused():
     screen = R.PerspectiveCameras(focal_length=100.0, principal_point=((32.0, 32.0),), in_ndc=False, image_size=((64, 64),))
     with pytest.raises(ValueError, match="in_ndc"):
         opencv_from_cameras_projection(screen, torch.tensor([[64, 64]]))
+
+
+def test_cuda_conversion_equals_the_cpu(cuda_device):
+    rot, tvec, K, sizes = _calibrations(torch.float32)
+    cpu = cameras_from_opencv_projection(rot, tvec, K, sizes)
+    gpu = cameras_from_opencv_projection(rot.to(cuda_device), tvec.to(cuda_device), K.to(cuda_device), sizes.to(cuda_device))
+    for name in ("R", "T", "focal_length", "principal_point"):
+        torch.testing.assert_close(getattr(gpu, name).cpu(), getattr(cpu, name))
+    back = opencv_from_cameras_projection(gpu, sizes.to(cuda_device))
+    torch.testing.assert_close(back[2].cpu(), K, rtol=1e-5, atol=1e-4)

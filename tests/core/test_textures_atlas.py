@@ -188,3 +188,16 @@ def test_the_cow_as_an_atlas_looks_like_the_cow():
     a, b = renderer(uv)[0, ..., :3], renderer(atlas)[0, ..., :3]
     diff = (a - b).abs()
     assert diff.mean() < 0.01 and (diff > 0.1).float().mean() < 0.01
+
+
+def test_cuda_atlas_renders_like_the_cpu(cuda_device):
+    atlas = torch.rand(2, 3, 3, 3)
+    cpu = _flat_render(_quad(R.TexturesAtlas([atlas])))
+    cameras = R.FoVPerspectiveCameras(R=torch.eye(3)[None] * torch.tensor([-1.0, 1.0, -1.0]), T=torch.tensor([[0.0, 0.0, 2.6]]), device=cuda_device)
+    lights = R.AmbientLights(ambient_color=((1.0, 1.0, 1.0),), device=cuda_device)
+    materials = R.Materials(ambient_color=((1.0, 1.0, 1.0),), diffuse_color=((0.0, 0.0, 0.0),),
+                            specular_color=((0.0, 0.0, 0.0),), device=cuda_device)
+    renderer = R.MeshRenderer(R.MeshRasterizer(cameras, R.RasterizationSettings(image_size=48)),
+                              R.HardPhongShader(device=cuda_device, cameras=cameras, lights=lights, materials=materials))
+    gpu = renderer(_quad(R.TexturesAtlas([atlas])).to(cuda_device))[..., :3].cpu()
+    assert (gpu - cpu).abs().max() < 1e-5 or (gpu != cpu).any(-1).float().mean() < 0.01
