@@ -101,11 +101,11 @@ class KReport:
     def summary(self) -> str:
         """One short line for the pane: what K did."""
         if self.lost:
-            return f"K = {self.k} too small: covering face dropped at {self._share(self.lost)} of px"
+            return f"K = {self.k} too small at {self._share(self.lost)} of px"
         if self.k == 1:
             return "K = 1: the nearest face of each pixel"
         if self.crowded:
-            return f"K = {self.k} full at {self._share(self.crowded)} of px, no coverage lost"
+            return f"K = {self.k} full at {self._share(self.crowded)} of px, coverage kept"
         return f"K = {self.k} holds every face within reach"
 
     def details(self) -> str:

@@ -13,6 +13,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QLabel
 
 from tests.viewer.conftest import (
+    RENDER_TIMEOUT_MS,
     SMALL,
     pane_pixels,
     wait_inspected,
@@ -122,6 +123,24 @@ def test_the_panes_say_what_faces_per_pixel_did(qtbot, window) -> None:
     red = (picture == (220, 40, 40)).all(-1)
     lost = window.last_result.images["soft"].k_report.lost
     assert lost > 0 and red.sum() == lost and "(red)" in window.inspector.legends["dropped by K"].text()
+
+
+def test_find_k_suggests_the_faces_per_pixel_that_loses_no_coverage(qtbot, window) -> None:
+    wait_rendered(qtbot, window)
+    assert "too small" in window.panes["soft"].k_label.text()  # the default K = 10 on the torus
+    finder = window.panels["Rasterization"].k_finder
+    finder.find_button.click()
+    qtbot.waitUntil(lambda: finder.result.text().startswith("K ≥"), timeout=RENDER_TIMEOUT_MS)
+    assert finder.use_button.isVisible() and finder.find_button.isEnabled()
+    suggested = int(finder.use_button.text().split()[-1])
+    assert suggested > 10
+    finder.use_button.click()
+    assert window.state.value("raster.faces_per_pixel") == suggested and finder.result.text() == ""
+    wait_rendered(qtbot, window)
+    report = window.last_result.images["soft"].k_report
+    assert report.k == suggested and report.lost == 0 and "too small" not in window.panes["soft"].k_label.text()
+    window.history.stack.undo()  # one undo step brings K back
+    assert window.state.value("raster.faces_per_pixel") == 10
 
 
 @pytest.mark.parametrize(
