@@ -14,11 +14,12 @@ import numpy as np
 import torch
 
 from core.io import depth_grey
-from core.renderer import Fragments, MeshRasterizer
+from core.renderer import Fragments, MeshRasterizer, softmax_blend_shares
 
 from .parameters import DEPTH_SHADERS, Settings
 from .scene_builder import (
     SILHOUETTE,
+    blend_params,
     build_cameras,
     build_shader,
     fragments_key,
@@ -30,6 +31,8 @@ from .scene_mesh import SceneMesh
 
 
 CROWDED, LOST = 1, 2
+# Shaders that blend with SoftRas's softmax (their layers' shares of the colour are shown).
+SOFTMAX_SHADERS = ("Soft Phong", "Soft Gouraud")
 K_STATES = {CROWDED: "(K full: farther faces dropped)", LOST: "(K full: the face under the pixel was dropped)"}
 
 
@@ -40,7 +43,9 @@ class FragmentMaps:
     pix_to_face (H, W, K) int64 (-1 empty), zbuf (H, W, K), bary_coords (H, W, K, 3),
     dists (H, W, K) float32 (-1 empty), shaded (H, W, C): the rendered image (RGBA, or C = 1
     for a depth map), k_state (H, W) int8: 0, or CROWDED where more than K faces were within
-    reach, or LOST where the face containing the pixel centre was among those dropped.
+    reach, or LOST where the face containing the pixel centre was among those dropped;
+    shares (H, W, K) and background_share (H, W): each layer's and the background's share of
+    the soft Phong / Gouraud colour (core's softmax_blend_shares; None for other shaders).
     """
 
     pix_to_face: np.ndarray
@@ -49,6 +54,8 @@ class FragmentMaps:
     dists: np.ndarray
     shaded: np.ndarray
     k_state: np.ndarray | None = None
+    shares: np.ndarray | None = None
+    background_share: np.ndarray | None = None
 
     @property
     def alpha(self) -> np.ndarray | None:
@@ -81,9 +88,10 @@ class FragmentMaps:
         if faces[layer] < 0:
             return text + "empty"
         b = self.bary_coords[y, x, layer]
+        share = f"  share {self.shares[y, x, layer]:.3f}" if self.shares is not None else ""
         return text + (
             f"face {int(faces[layer])}  z {self.zbuf[y, x, layer]:.4f}  "
-            f"bary ({b[0]:.3f}, {b[1]:.3f}, {b[2]:.3f})  dist {self.dists[y, x, layer]:.3e}"
+            f"bary ({b[0]:.3f}, {b[1]:.3f}, {b[2]:.3f})  dist {self.dists[y, x, layer]:.3e}{share}"
         )
 
 
@@ -198,7 +206,8 @@ class PaneRenderer:
         cached = self._image
         if cached is not None and img_key == self._image_key:
             if with_fragments and cached.fragments is None and frag_key == self._fragments_key:
-                cached = self._image = replace(cached, fragments=_fragment_maps(self._fragments, cached.rgba))
+                maps = _fragment_maps(self._fragments, cached.rgba, _blend_shares(self._fragments, settings, cached.shader))
+                cached = self._image = replace(cached, fragments=maps)
             if cached.fragments is not None or not with_fragments:
                 return replace(cached, reused=True, fragments=cached.fragments if with_fragments else None)
 
@@ -218,7 +227,9 @@ class PaneRenderer:
             rgba = images[0].float().cpu().numpy()
         milliseconds = (time.perf_counter() - start) * 1000.0
         name = shader_name(settings, self.pane)
-        maps = _fragment_maps(self._fragments, rgba) if with_fragments else None
+        maps = None
+        if with_fragments:
+            maps = _fragment_maps(self._fragments, rgba, _blend_shares(self._fragments, settings, name))
         self._image_key = img_key
         display = display_rgb(rgba, name, settings["camera.zfar"])
         k_report = _k_report(self._fragments, raster_settings(settings, self.pane).faces_per_pixel)
@@ -226,7 +237,19 @@ class PaneRenderer:
         return self._image
 
 
-def _fragment_maps(fragments: Fragments, rgba: np.ndarray) -> FragmentMaps:
+def _blend_shares(fragments: Fragments, settings: Settings, shader: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """The first image's softmax shares (layers (H, W, K), background (H, W)) for the soft
+    shaded shaders, from the same blend parameters and depth range the shader used."""
+    if shader not in SOFTMAX_SHADERS:
+        return None
+    with torch.no_grad():
+        shares, background = softmax_blend_shares(
+            fragments, blend_params(settings), znear=settings["camera.znear"], zfar=settings["camera.zfar"]
+        )
+    return shares[0].float().cpu().numpy(), background[0].float().cpu().numpy()
+
+
+def _fragment_maps(fragments: Fragments, rgba: np.ndarray, shares: tuple[np.ndarray, np.ndarray] | None = None) -> FragmentMaps:
     """Dense numpy copies of the first image's fragments (built from core's sparse form on access)."""
     return FragmentMaps(
         pix_to_face=fragments.pix_to_face[0].cpu().numpy(),
@@ -235,6 +258,8 @@ def _fragment_maps(fragments: Fragments, rgba: np.ndarray) -> FragmentMaps:
         dists=fragments.dists[0].float().cpu().numpy(),
         shaded=rgba,
         k_state=_k_state(fragments),
+        shares=None if shares is None else shares[0],
+        background_share=None if shares is None else shares[1],
     )
 
 

@@ -190,6 +190,27 @@ def softmax_blend_sparse(
     return torch.stack((*rgb, terms.alpha), dim=1).view(n, h, w, 4)
 
 
+def softmax_blend_shares(
+    fragments: Fragments,
+    blend_params: BlendParams,
+    znear: Union[float, torch.Tensor] = 1.0,
+    zfar: Union[float, torch.Tensor] = 100.0,
+) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Each slot's share of its pixel's `softmax_rgb_blend` colour, (N, H, W, K) with 0 in empty
+    slots, and the background colour's share, (N, H, W); per pixel they sum to 1.
+
+    Not in PyTorch3D: it shows what gamma does (small gamma gives the nearest slot nearly all
+    of the colour, large gamma spreads it over the faces behind) and sigma (which lets faces
+    beside the pixel and the background in).
+    """
+    sparse = sparse_fragments(fragments)
+    n, h, w, _ = sparse.shape
+    terms = softmax_terms(sparse, blend_params, znear, zfar)
+    denom = torch.zeros_like(terms.delta).index_add(0, sparse.pix, terms.weights) + terms.delta
+    shares = sparse.dense(terms.weights / denom.index_select(0, sparse.pix), 0.0)
+    return shares, (terms.delta / denom).view(n, h, w)
+
+
 def softmax_rgb_blend(
     colors: torch.Tensor,
     fragments: Fragments,

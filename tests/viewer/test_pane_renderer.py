@@ -232,3 +232,17 @@ def test_k_report_says_where_faces_per_pixel_dropped_faces(mesh, settings) -> No
     assert roomy.crowded == roomy.lost == 0 and roomy.summary() == "K = 100 holds every face within reach"
     hard = PaneRenderer("hard").render(mesh, settings).k_report
     assert hard.k == 1 and hard.lost == 0 and hard.summary() == "K = 1: the nearest face of each pixel"
+
+
+def test_soft_panes_carry_each_layers_share_of_the_colour(mesh, settings) -> None:
+    soft = PaneRenderer("soft").render(mesh, settings, with_fragments=True).fragments
+    assert soft.shares.shape == soft.pix_to_face.shape and soft.background_share.shape == soft.shape
+    np.testing.assert_allclose(soft.shares.sum(-1) + soft.background_share, 1.0, atol=1e-5)
+    assert (soft.shares[soft.pix_to_face < 0] == 0).all()
+    ys, xs = np.nonzero(soft.pix_to_face[..., 0] >= 0)
+    assert f"share {soft.shares[ys[0], xs[0], 0]:.3f}" in soft.readout(int(xs[0]), int(ys[0]), 0)
+    sharper = settings.replace({"blend.gamma": 1e-6})  # gamma → 0: the nearest layer takes the colour
+    assert PaneRenderer("soft").render(mesh, sharper, with_fragments=True).fragments.shares[..., 0].max() > 0.99
+    assert PaneRenderer("hard").render(mesh, settings, with_fragments=True).fragments.shares is None
+    silhouette = settings.replace({"pane.soft_shader": "Silhouette"})
+    assert PaneRenderer("soft").render(mesh, silhouette, with_fragments=True).fragments.shares is None

@@ -1,5 +1,5 @@
-"""Fragment inspector: pix_to_face, zbuf, bary_coords and dists of one pane, layer k of K, and
-where K dropped faces within reach."""
+"""Fragment inspector: pix_to_face, zbuf, bary_coords and dists of one pane, layer k of K, that
+layer's share of the soft colour, and where K dropped faces within reach."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ _PICTURES = (
     ("zbuf", colour_maps.depth_image),
     ("bary_coords", colour_maps.bary_image),
     ("dists", colour_maps.dists_image),
+    ("blend share", colour_maps.share_image),  # layer k's share of the soft colour (γ, σ)
     ("dropped by K", colour_maps.k_state_image),  # all layers: where K cut candidates short
 )
 
@@ -119,6 +120,8 @@ class FragmentInspector(QWidget):
                 rgb, legend = picture(faces)
             elif name == "dropped by K":
                 rgb, legend = picture(maps.k_state, maps.pix_to_face[:, :, 0])
+            elif name == "blend share":
+                rgb, legend = picture(None if maps.shares is None else maps.shares[:, :, k], faces)
             else:
                 rgb, legend = picture(getattr(maps, name)[:, :, k], faces)
             self.views[name].set_image(rgb)
