@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from cli.common import (
@@ -69,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         HardGouraudShader,
         HardPhongShader,
         MeshRasterizer,
-        MeshRenderer,
+        MeshRendererWithFragments,
         PointLights,
         RasterizationSettings,
         SoftDepthShader,
@@ -112,9 +113,10 @@ def run(args: argparse.Namespace) -> int:
     }[args.shader]()
     try:
         settings = RasterizationSettings(image_size=args.image_size, blur_radius=blur, faces_per_pixel=k)
-        renderer = MeshRenderer(MeshRasterizer(cameras, settings), shader)
+        renderer = MeshRendererWithFragments(MeshRasterizer(cameras, settings), shader)
         with torch.no_grad():
-            image = renderer(mesh)[0].cpu().numpy()
+            images, fragments = renderer(mesh, report_truncation=soft)
+        image = images[0].cpu().numpy()
     except ValueError as exc:  # e.g. over the memory budget; the message names the setting
         raise CliError(str(exc)) from None
     if out.suffix.lower() == ".npy":
@@ -124,7 +126,29 @@ def run(args: argparse.Namespace) -> int:
     else:
         write_files({out: png_bytes(image[..., 3] if args.shader == "silhouette" else image)})
     print(f"wrote {out} ({args.image_size}x{args.image_size}, {args.shader}, K={k}, blur {blur:.3g})")
+    if soft:
+        _report_lost_coverage(fragments, mesh, cameras, settings)
     return 0
+
+
+def _report_lost_coverage(fragments, mesh, cameras, settings) -> None:
+    """A note on stderr when K dropped the face under some pixels (their soft coverage is too
+    low), with the K that keeps it (core's faces_per_pixel_needed) when that can be found."""
+    from core.renderer.mesh.faces_per_pixel import faces_per_pixel_needed
+
+    lost = fragments.sparse.truncation.lost_inside.numel()
+    if not lost:
+        return
+    covered = int(fragments.sparse.pix.unique().numel())
+    note = (f"note: K={settings.faces_per_pixel} dropped the face under the pixel at {lost} of {covered} covered "
+            "pixels (soft coverage there is too low)")
+    limit = max(100, 2 * settings.faces_per_pixel)
+    try:
+        needed = faces_per_pixel_needed(mesh, cameras, settings, limit=limit).keep_covering
+    except ValueError:  # `limit` faces per pixel over the memory budget
+        needed = None
+    advice = f"--faces-per-pixel {needed} keeps it everywhere" if needed else f"more than {limit} would be needed: lower --sigma or --blur-radius"
+    print(f"{note}; {advice}", file=sys.stderr)
 
 
 def _npy_bytes(array) -> bytes:

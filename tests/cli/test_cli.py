@@ -98,6 +98,17 @@ def test_render_npy_holds_the_rgba_values(tmp_path, mesh_file):
     assert rgba.shape == (24, 24, 4) and rgba[0, 0].tolist() == [1.0, 1.0, 1.0, 0.0] and rgba[12, 12, 3] == 1.0
 
 
+def test_render_notes_when_faces_per_pixel_loses_coverage(tmp_path, mesh_file, capsys):
+    out = str(tmp_path / "s.png")
+    blurry = ["--image-size", "40", "--shader", "silhouette", "--sigma", "1e-3"]
+    assert cli_main(["render", mesh_file, "--out", out, *blurry, "--faces-per-pixel", "2"]) == 0
+    note = capsys.readouterr().err
+    assert note.startswith("note: K=2 dropped the face under the pixel at ") and note.count("\n") == 1
+    suggested = int(note.split("--faces-per-pixel ")[1].split()[0])
+    assert cli_main(["render", mesh_file, "--out", out, *blurry, "--faces-per-pixel", str(suggested)]) == 0
+    assert capsys.readouterr().err == ""  # the suggested K loses nothing
+
+
 def test_render_options_change_the_picture(tmp_path, mesh_file):
     a, b, c = (tmp_path / f"{n}.png" for n in "abc")
     assert cli_main(["render", mesh_file, "--out", str(a), "--image-size", "32"]) == 0
