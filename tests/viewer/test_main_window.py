@@ -143,6 +143,15 @@ def test_find_k_suggests_the_faces_per_pixel_that_loses_no_coverage(qtbot, windo
     assert window.state.value("raster.faces_per_pixel") == 10
 
 
+def test_find_k_over_the_memory_budget_says_why(qtbot, window) -> None:
+    window.history.set_values({"raster.image_size": 1024, "raster.memory_budget_mb": 64}, "big")
+    finder = window.panels["Rasterization"].k_finder
+    finder.find_button.click()
+    qtbot.waitUntil(lambda: finder.result.text().startswith("Not found"), timeout=RENDER_TIMEOUT_MS)
+    assert "faces_per_pixel" in finder.result.text() and not finder.use_button.isVisible()
+    assert finder.find_button.isEnabled()
+
+
 @pytest.mark.parametrize(
     ("name", "content", "reason"),
     [
