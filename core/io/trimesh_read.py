@@ -12,6 +12,7 @@ come back with their node transforms applied (trimesh's `Scene.dump`). Appearanc
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, List, Optional
 
@@ -24,11 +25,24 @@ from .formats import extension
 from .mesh_data import MeshData, UVTexture, check_geometry
 
 
+class _CommentFreeMtlResolver(trimesh.resolvers.FilePathResolver):
+    """trimesh's resolver for the files beside a mesh, with end-of-line comments taken out of
+    MTL files: trimesh 5.2 reads `Kd 0.8 0.1 0.1  # red` as its default grey (PyTorch3D and
+    most readers ignore the comment). A '#' counts as a comment after whitespace only, so file
+    names holding one stay whole."""
+
+    def get(self, name: str) -> bytes:
+        data = super().get(name)
+        if str(name).lower().endswith(".mtl"):
+            data = re.sub(rb"[ \t]+#[^\r\n]*", b"", data)
+        return data
+
+
 def read_parts(path: Path) -> List[MeshData]:
     """The triangle meshes in the file at `path` (one per scene instance), in scene order."""
     fmt = extension(path)[1:].upper()
     try:
-        loaded = trimesh.load(str(path), process=False)
+        loaded = trimesh.load(str(path), process=False, resolver=_CommentFreeMtlResolver(str(path)))
     except Exception as exc:  # trimesh raises anything from IndexError to NameError on bad input
         raise MeshLoadError(f"{path}: not a readable {fmt} file ({_describe(exc)})") from None
     geometries = list(loaded.geometry.values()) if isinstance(loaded, trimesh.Scene) else [loaded]

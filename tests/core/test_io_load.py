@@ -354,3 +354,16 @@ def test_load_mesh_on_obj_equals_load_objs_as_meshes(cow, cow_path):
     meshes = load_mesh(cow_path)
     assert torch.equal(meshes.verts_packed(), cow.verts_packed()) and torch.equal(meshes.faces_packed(), cow.faces_packed())
     assert torch.equal(meshes.textures.faces_uvs_padded(), cow.textures.faces_uvs_padded())
+
+
+def test_mtl_end_of_line_comments_are_ignored(tmp_path):
+    """`Kd 0.8 0.1 0.1  # red` is red, as in PyTorch3D (trimesh alone reads its default grey),
+    and a texture line with a comment still finds its image."""
+    (tmp_path / "red.mtl").write_text("newmtl red  # a comment\nKd 0.8 0.1 0.1  # red\n")
+    (tmp_path / "red.obj").write_text("mtllib red.mtl\nv 0 0 0\nv 1 0 0\nv 0 1 0\nusemtl red\nf 1 2 3\n")
+    colours = load_mesh(tmp_path / "red.obj").textures.verts_features_packed()
+    np.testing.assert_allclose(colours.numpy(), np.tile([0.8, 0.1, 0.1], (3, 1)), atol=1 / 255)
+    obj = write_textured_obj(tmp_path, "quad")
+    mtl = tmp_path / "quad.mtl"
+    mtl.write_text(mtl.read_text().replace("map_Kd quad.png", "map_Kd quad.png\t# the picture"))
+    assert isinstance(load_mesh(obj).textures, TexturesUV)
