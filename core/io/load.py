@@ -153,8 +153,12 @@ def load_obj(
     images come as one atlas named "name1+name2…", see the module notes) and
     faces.materials_idx (0 for every face), are PyTorch3D's. With `create_texture_atlas=True`
     (and textures loaded) aux.texture_atlas is the (F, R, R, 3) atlas `load_objs_as_meshes`
-    would use. Not read: `vn` normals (aux.normals None, normals_idx -1) and material colours
-    (aux.material_colors None). Vertices are indexed as in `load_objs_as_meshes`.
+    would use. aux.material_colors holds, for each material the faces use, PyTorch3D's
+    "ambient_color", "diffuse_color", "specular_color" (3,) and "shininess" (1,) from the MTL's
+    Ka, Kd, Ks and Ns, read by trimesh (colours to 1/255; a value the MTL leaves out comes as
+    trimesh's default, 0.4 grey or Ns 1, where PyTorch3D leaves the key out); None without
+    materials. Not read: `vn` normals (aux.normals None, normals_idx -1). Vertices are
+    indexed as in `load_objs_as_meshes`.
     `path_manager` (PyTorch3D's iopath hook) is not supported: pass a local path.
     """
     if path_manager is not None:
@@ -167,14 +171,30 @@ def load_obj(
     faces = torch.as_tensor(data.faces, dtype=torch.int64, device=device)
     none = torch.full_like(faces, -1)
     tex = data.uv_texture if load_textures else None
+    colors = _material_colors(data, device) if load_textures else None
     if tex is None:
-        return verts, Faces(faces, none, none, none[:, 0]), Properties(None, None, None, None, atlas)
+        return verts, Faces(faces, none, none, none[:, 0]), Properties(None, None, colors, None, atlas)
     aux = Properties(
         normals=None,
         verts_uvs=torch.as_tensor(tex.verts_uvs, dtype=torch.float32, device=device),
-        material_colors=None,
+        material_colors=colors,
         texture_images={tex.name or "material_0": torch.as_tensor(tex.image, dtype=torch.float32, device=device)},
         texture_atlas=atlas,
     )
     textures_idx = torch.as_tensor(tex.faces_uvs, dtype=torch.int64, device=device)
     return verts, Faces(faces, none, textures_idx, torch.zeros_like(faces[:, 0])), aux
+
+
+def _material_colors(data: MeshData, device: torch.device) -> Optional[Dict[str, Dict[str, torch.Tensor]]]:
+    """aux.material_colors in PyTorch3D's layout, or None when the file has no materials."""
+    if not data.materials:
+        return None
+
+    def tensor(values: Any) -> torch.Tensor:
+        return torch.as_tensor(values, dtype=torch.float32, device=device).reshape(-1)
+
+    return {
+        name: {"ambient_color": tensor(m.ambient), "diffuse_color": tensor(m.diffuse),
+               "specular_color": tensor(m.specular), "shininess": tensor(m.shininess)}
+        for name, m in data.materials.items()
+    }

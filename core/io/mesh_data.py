@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
-from typing import Optional, Type
+from typing import Dict, Optional, Type
 
 import numpy as np
 import torch
@@ -31,13 +31,26 @@ class UVTexture:
 
 
 @dataclasses.dataclass
+class MaterialColors:
+    """An OBJ material's colours (MTL Ka, Kd, Ks as RGB in [0, 1], to trimesh's 1/255) and
+    shininess (Ns)."""
+
+    ambient: np.ndarray
+    diffuse: np.ndarray
+    specular: np.ndarray
+    shininess: float
+
+
+@dataclasses.dataclass
 class MeshData:
-    """Triangles (verts (V, 3), faces (F, 3)) plus at most one of vertex colours (V, 3) or a UV texture."""
+    """Triangles (verts (V, 3), faces (F, 3)) plus at most one of vertex colours (V, 3) or a UV
+    texture; `materials`: the colours of the OBJ materials the faces use, by name."""
 
     verts: np.ndarray
     faces: np.ndarray
     verts_colors: Optional[np.ndarray] = None
     uv_texture: Optional[UVTexture] = None
+    materials: Dict[str, MaterialColors] = dataclasses.field(default_factory=dict)
 
     def validate(self, where: str, error: Type[ValueError]) -> None:
         """Raise `error` with a message starting with `where` if any array is malformed."""

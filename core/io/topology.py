@@ -36,6 +36,7 @@ def weld_vertices(data: MeshData) -> MeshData:
         faces=old_to_new[data.faces],
         verts_colors=None if data.verts_colors is None else data.verts_colors[keep],
         uv_texture=data.uv_texture,
+        materials=data.materials,
     )
 
 
@@ -54,4 +55,5 @@ def split_uv_seams(data: MeshData) -> MeshData:
         faces=faces,
         verts_colors=None if data.verts_colors is None else data.verts_colors[vert_idx],
         uv_texture=UVTexture(image=tex.image, verts_uvs=tex.verts_uvs[uv_idx], faces_uvs=faces),
+        materials=data.materials,
     )

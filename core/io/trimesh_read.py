@@ -22,7 +22,7 @@ from trimesh.visual.material import PBRMaterial, SimpleMaterial, color_image
 
 from .errors import MeshLoadError
 from .formats import extension
-from .mesh_data import MeshData, UVTexture, check_geometry
+from .mesh_data import MaterialColors, MeshData, UVTexture, check_geometry
 
 
 class _CommentFreeMtlResolver(trimesh.resolvers.FilePathResolver):
@@ -94,6 +94,16 @@ def _textured_part(verts: np.ndarray, faces: np.ndarray, visual: trimesh.visual.
     material = visual.material
     if _is_placeholder(material):
         return MeshData(verts, faces)
+    data = _appearance(verts, faces, visual)
+    colors = _material_colors(material)
+    if colors is not None:
+        data.materials[str(material.name)] = colors
+    return data
+
+
+def _appearance(verts: np.ndarray, faces: np.ndarray, visual: trimesh.visual.TextureVisuals) -> MeshData:
+    """The part with its material's image (and uvs) or uniform colour, if it has either."""
+    material = visual.material
     image = _material_image(material)
     uv = None if visual.uv is None else np.asarray(visual.uv, dtype=np.float64)
     if image is not None and uv is not None and uv.shape == (len(verts), 2):
@@ -107,6 +117,18 @@ def _textured_part(verts: np.ndarray, faces: np.ndarray, visual: trimesh.visual.
     if color is None:
         return MeshData(verts, faces)
     return MeshData(verts, faces, verts_colors=np.tile(color, (len(verts), 1)))
+
+
+def _material_colors(material: Any) -> Optional[MaterialColors]:
+    """A named OBJ (MTL) material's Ka, Kd, Ks and Ns; None for other materials."""
+    if not isinstance(material, SimpleMaterial) or not getattr(material, "name", None):
+        return None
+
+    def rgb(values: Any) -> np.ndarray:
+        return np.asarray(values, dtype=np.float32)[:3] / 255.0
+
+    shininess = float(material.glossiness) if material.glossiness is not None else 0.0
+    return MaterialColors(rgb(material.ambient), rgb(material.diffuse), rgb(material.specular), shininess)
 
 
 def _material_image(material: Any) -> Optional[Any]:

@@ -1,6 +1,7 @@
 """core.io.load_obj: PyTorch3D's (verts, faces, aux) for one OBJ file."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -21,7 +22,8 @@ def test_textured_quad(tmp_path):
     torch.testing.assert_close(aux.texture_images["skin"], torch.tensor(QUAD_IMAGE, dtype=torch.float32) / 255)
     assert faces.materials_idx.tolist() == [0, 0]
     assert aux.normals is None and (faces.normals_idx == -1).all()
-    assert aux.material_colors is None and aux.texture_atlas is None
+    assert aux.material_colors["skin"]["diffuse_color"].tolist() == [1.0, 1.0, 1.0]  # the MTL's Kd
+    assert aux.texture_atlas is None
 
 
 def test_untextured_and_textures_off(tmp_path):
@@ -58,3 +60,27 @@ def test_bad_arguments(tmp_path):
         load_obj(obj, path_manager=object())
     with pytest.raises(FileNotFoundError):
         load_obj(tmp_path / "missing.obj")
+
+
+def test_material_colors_are_the_mtl_values(tmp_path):
+    """PyTorch3D's aux.material_colors: Ka, Kd, Ks, Ns of each material the faces use (the
+    cow's MTL carries end-of-line comments after each colour)."""
+    cow = require_shared("data/cow_mesh/cow.obj")
+    _, _, aux = load_obj(cow)
+    colours = aux.material_colors["material_1"]
+    assert colours["ambient_color"].tolist() == [1.0, 1.0, 1.0] and colours["diffuse_color"].tolist() == [1.0, 1.0, 1.0]
+    assert colours["specular_color"].tolist() == [0.0, 0.0, 0.0] and colours["shininess"].tolist() == [10.0]
+    (tmp_path / "two.mtl").write_text("newmtl red\nKa 0.2 0 0\nKd 0.8 0.1 0.1\nKs 0.5 0.5 0.5\nNs 40\n"
+                                      "newmtl blue\nKd 0.1 0.1 0.8  # blue\n")
+    (tmp_path / "two.obj").write_text("mtllib two.mtl\nv 0 0 0\nv 1 0 0\nv 0 1 0\nv 1 1 0\n"
+                                      "usemtl red\nf 1 2 3\nusemtl blue\nf 2 4 3\n")
+    _, _, aux = load_obj(tmp_path / "two.obj")
+    assert set(aux.material_colors) == {"red", "blue"}
+    red, blue = aux.material_colors["red"], aux.material_colors["blue"]
+    np.testing.assert_allclose(red["ambient_color"], [0.2, 0, 0], atol=1 / 255)
+    np.testing.assert_allclose(red["specular_color"], [0.5, 0.5, 0.5], atol=1 / 255)
+    assert red["shininess"].tolist() == [40.0]
+    np.testing.assert_allclose(blue["diffuse_color"], [0.1, 0.1, 0.8], atol=1 / 255)
+    assert load_obj(tmp_path / "two.obj", load_textures=False)[2].material_colors is None
+    (tmp_path / "bare.obj").write_text("v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n")
+    assert load_obj(tmp_path / "bare.obj")[2].material_colors is None
