@@ -80,17 +80,17 @@ def k_state_image(state: np.ndarray | None, faces: np.ndarray) -> tuple[np.ndarr
     crowded, lost = state == CROWDED, state == LOST
     out[crowded] = (230, 160, 30)
     out[lost] = (220, 40, 40)
-    return out, f"K full at {int(crowded.sum() + lost.sum())} px (amber), face under the pixel dropped at {int(lost.sum())} (red)"
+    return out, f"K full at {int(crowded.sum() + lost.sum())} px (amber); covering face lost at {int(lost.sum())} (red)"
 
 
 def share_image(shares: np.ndarray | None, faces: np.ndarray) -> tuple[np.ndarray, str]:
     """A layer's share (H, W) of its pixels' soft colour, cubehelix from 0 (dark) to 1 (bright)."""
     out = np.zeros((*faces.shape, 3), dtype=np.uint8)
     if shares is None:
-        return out, "no softmax blend for this shader (soft Phong / Gouraud only)"
+        return out, "no softmax blend (soft Phong / Gouraud only)"
     covered = faces >= 0
     if not covered.any():
         return out, "no faces in this layer"
     values = shares[covered]
     out[covered] = _colormap("cubehelix", values)
-    return out, f"this layer's share of the colour: 0 (dark) … 1 (bright); here up to {float(values.max()):.3g}"
+    return out, f"share of the colour 0 (dark) … 1 (bright); max {float(values.max()):.3g}"

@@ -3,7 +3,7 @@ layer's share of the soft colour, and where K dropped faces within reach."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSignalBlocker, Signal
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QGridLayout,
@@ -64,6 +64,9 @@ class FragmentInspector(QWidget):
             view.hovered.connect(self._on_hovered)
             legend = QLabel()
             legend.setWordWrap(True)
+            # room for four lines in every legend, so that the pictures above them stay level
+            legend.setFixedHeight(4 * legend.fontMetrics().lineSpacing())
+            legend.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
             cell = QVBoxLayout()
             cell.addWidget(QLabel(f"<b>{name}</b>"))
             cell.addWidget(view, 1)
