@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from core.fitting import blur_radius_from_sigma, normalize_mesh
-    from core.io import depth_grey, png_bytes
+    from core.io import depth_grey, npy_bytes, png_bytes
     from core.renderer import (
         BlendParams,
         FoVPerspectiveCameras,
@@ -120,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:  # e.g. over the memory budget; the message names the setting
         raise CliError(str(exc)) from None
     if out.suffix.lower() == ".npy":
-        write_files({out: _npy_bytes(image[..., 0] if args.shader in DEPTH_SHADERS else image)})
+        write_files({out: npy_bytes(image[..., 0] if args.shader in DEPTH_SHADERS else image)})
     elif args.shader in DEPTH_SHADERS:
         write_files({out: png_bytes(depth_grey(image[..., 0], args.zfar))})
     else:
@@ -149,14 +149,3 @@ def _report_lost_coverage(fragments, mesh, cameras, settings) -> None:
         needed = None
     advice = f"--faces-per-pixel {needed} keeps it everywhere" if needed else f"more than {limit} would be needed: lower --sigma or --blur-radius"
     print(f"{note}; {advice}", file=sys.stderr)
-
-
-def _npy_bytes(array) -> bytes:
-    """The .npy encoding of a float32 array, for an atomic write."""
-    import io
-
-    import numpy as np
-
-    buffer = io.BytesIO()
-    np.save(buffer, np.asarray(array, dtype=np.float32))
-    return buffer.getvalue()

@@ -1,4 +1,5 @@
-"""Writing rendered images: PNG, atomically, and never over an existing file unless asked."""
+"""Writing rendered images (PNG, or .npy of the rendered values), atomically, and never over an
+existing file unless asked."""
 
 from __future__ import annotations
 
@@ -16,16 +17,30 @@ def write_png(image: np.ndarray, path: str | os.PathLike[str], overwrite: bool =
     FileExistsError when `path` exists and `overwrite` is False (callers ask the user first),
     ValueError for an image that is not RGB uint8 or a destination that cannot be written.
     """
-    from core.io import png_bytes, write_bytes_atomically
+    from core.io import png_bytes
 
     if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
         detail = f"{image.dtype} {image.shape}" if isinstance(image, np.ndarray) else type(image).__name__
         raise ValueError(f"expected an RGB uint8 image (H, W, 3), got {detail}")
+    return _write(png_bytes(image), path, overwrite)
+
+
+def write_npy(values: np.ndarray, path: str | os.PathLike[str], overwrite: bool = False) -> Path:
+    """Write rendered values (H, W, 4 RGBA or H, W depth) to `path` as a float32 .npy file, as
+    `write_png` writes (atomically; FileExistsError unless `overwrite`)."""
+    from core.io import npy_bytes
+
+    return _write(npy_bytes(values), path, overwrite)
+
+
+def _write(payload: bytes, path: str | os.PathLike[str], overwrite: bool) -> Path:
+    from core.io import write_bytes_atomically
+
     out = Path(path)
     if out.exists() and not overwrite:
         raise FileExistsError(f"{out} already exists; not overwriting it")
     out.parent.mkdir(parents=True, exist_ok=True)
-    write_bytes_atomically(out, png_bytes(image))
+    write_bytes_atomically(out, payload)
     return out
 
 

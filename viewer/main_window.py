@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 from core.io import LOAD_FORMATS
 
 from .default_scene import DEFAULT_SCENE_NAME, torus_mesh
-from .image_files import side_by_side, write_png
+from .image_files import side_by_side, write_npy, write_png
 from .mesh_loader import MeshLoadJob
 from .pane_renderer import PaneImage, shaded_readout
 from .panels import blend, camera, lights, material, raster
@@ -63,6 +63,7 @@ DEFAULT_SIZE = (1800, 1000)
 # The widest a dock starts (before the user drags it), for panels whose content is wider.
 DOCK_START_WIDTH = 440
 SAVE_CHOICES = {"soft": "Soft pane", "hard": "Hard pane", "both": "Both panes"}
+NPY_FILTER = "Rendered values, float32 NumPy array (*.npy)"
 
 
 def default_scene_mesh() -> SceneMesh:
@@ -415,8 +416,20 @@ class MainWindow(QMainWindow):
         return images[which].display
 
     def save_render(self, which: str, path: str | Path, overwrite: bool = False) -> Path:
-        """Write `render_image(which)` as PNG (atomically; FileExistsError unless `overwrite`)."""
+        """Write `render_image(which)` as PNG, or for one pane and a `.npy` path the values core
+        rendered (H, W, 4 RGBA; H, W depths for a depth shader), atomically; FileExistsError
+        unless `overwrite`."""
+        if Path(path).suffix.lower() == ".npy":
+            return write_npy(self.render_values(which), path, overwrite=overwrite)
         return write_png(self.render_image(which), path, overwrite=overwrite)
+
+    def render_values(self, which: str) -> np.ndarray:
+        """The float values one pane's shader returned; ValueError for "both" or no image yet."""
+        if which not in PANES:
+            raise ValueError(f"rendered values are saved one pane at a time ({' or '.join(PANES)}), not {which!r}")
+        self.render_image(which)  # raises when nothing was rendered yet
+        values = self.panes[which].current.rgba
+        return values[..., 0] if values.shape[-1] == 1 else values
 
     def save_render_dialog(self, which: str) -> None:
         try:
@@ -426,13 +439,15 @@ class MainWindow(QMainWindow):
             return
         stem = Path(self.state.mesh.name).stem.replace(" ", "_")
         start = str(Path(self.app_settings.last_directory() or ".") / f"{stem}-{which}.png")
+        filters = "PNG image (*.png)" if which not in PANES else f"PNG image (*.png);;{NPY_FILTER}"
         # The dialog itself asks before overwriting an existing file.
-        path, _ = QFileDialog.getSaveFileName(self, f"Save render ({SAVE_CHOICES[which]})", start, "PNG image (*.png)")
+        path, chosen = QFileDialog.getSaveFileName(self, f"Save render ({SAVE_CHOICES[which]})", start, filters)
         if not path:
             return
         target = Path(path)
-        if target.suffix.lower() != ".png":
-            target = target.with_name(target.name + ".png")
+        suffix = ".npy" if chosen == NPY_FILTER else ".png"
+        if target.suffix.lower() != suffix:
+            target = target.with_name(target.name + suffix)
             if target.exists() and not self._confirm_overwrite(target):
                 return
         try:

@@ -13,7 +13,7 @@ destinations MeshSaveError; both are ValueErrors whose message names the file an
 from .atomic import write_bytes_atomically, write_files_atomically
 from .errors import MeshLoadError, MeshSaveError
 from .formats import LOAD_FORMATS, SAVE_FORMATS
-from .images import depth_grey, png_bytes
+from .images import depth_grey, npy_bytes, png_bytes
 from .load import load_mesh, load_obj, load_objs_as_meshes
 from .obj import save_obj
 from .ply import save_ply
@@ -28,6 +28,7 @@ __all__ = [
     "load_mesh",
     "load_obj",
     "load_objs_as_meshes",
+    "npy_bytes",
     "png_bytes",
     "save_mesh",
     "save_obj",

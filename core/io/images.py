@@ -1,4 +1,5 @@
-"""PNG encoding of rendered images (pillow), for writers that save them atomically."""
+"""Encodings of rendered images for writers that save them atomically: PNG (pillow), .npy of the
+float values, and a grey picture of a depth map."""
 from __future__ import annotations
 
 import io
@@ -16,6 +17,14 @@ def png_bytes(pixels: Any) -> bytes:
         array = (np.clip(array, 0.0, 1.0) * 255.0).round().astype(np.uint8)
     buffer = io.BytesIO()
     Image.fromarray(array).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def npy_bytes(array: Any) -> bytes:
+    """The .npy encoding of an array as float32 (rendered values: RGBA, depth), for writers
+    that save atomically."""
+    buffer = io.BytesIO()
+    np.save(buffer, np.asarray(array, dtype=np.float32))
     return buffer.getvalue()
 
 

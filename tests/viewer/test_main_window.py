@@ -20,6 +20,7 @@ from tests.viewer.conftest import (
     wait_rendered,
     write_cube_obj,
 )
+from viewer import main_window
 
 WHITE = np.array([255, 255, 255], dtype=np.uint8)
 
@@ -195,6 +196,23 @@ def test_save_render_writes_the_pane_and_never_overwrites_silently(window, tmp_p
     assert out.read_bytes() == before
     with pytest.raises(ValueError, match="which"):
         window.render_image("left")
+
+
+def test_save_render_as_npy_writes_the_rendered_values(qtbot, window, tmp_path, monkeypatch) -> None:
+    from PySide6.QtWidgets import QFileDialog
+
+    soft = window.save_render("soft", tmp_path / "soft.npy")
+    assert np.array_equal(np.load(soft), window.panes["soft"].current.rgba)  # float32 RGBA as core returned it
+    with pytest.raises(ValueError, match="one pane at a time"):
+        window.save_render("both", tmp_path / "both.npy")
+    with pytest.raises(FileExistsError):
+        window.save_render("soft", soft)
+    window.panes["hard"].shader_combo.setCurrentText("Hard Depth")
+    wait_rendered(qtbot, window)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kwargs: (str(tmp_path / "depth"), main_window.NPY_FILTER))
+    window.save_render_dialog("hard")
+    depth = np.load(tmp_path / "depth.npy")
+    assert depth.shape == (SMALL, SMALL) and depth[0, 0] == pytest.approx(window.state.value("camera.zfar"))
 
 
 def test_copy_image_puts_both_panes_on_the_clipboard(window) -> None:
