@@ -76,3 +76,17 @@ def test_gamma_moves_the_colour_from_the_nearest_surface_to_the_one_behind():
         return (shares * behind).sum(-1)[pixels]
     assert pixels.sum() >= 50
     assert far_share(1e-4).max() < 1e-6 and far_share(1.0).mean() > 0.2
+
+
+def test_cuda_shares_equal_the_cpu(cuda_device):
+    meshes, cameras, frags = _scene(torch.float32)
+    blend = R.BlendParams(sigma=1e-3, gamma=1e-2)
+    cpu = softmax_blend_shares(frags, blend)
+    cams = R.FoVPerspectiveCameras(R=cameras.R, T=cameras.T, device=cuda_device)
+    settings = R.RasterizationSettings(image_size=20, faces_per_pixel=6, blur_radius=math.log(1 / 1e-4 - 1) * 1e-3)
+    gpu_frags = R.MeshRasterizer(cams, settings)(meshes.to(cuda_device))
+    gpu = softmax_blend_shares(gpu_frags, blend)
+    same = (gpu_frags.pix_to_face.cpu() == frags.pix_to_face).all(-1)  # pixels whose slots agree
+    assert same.float().mean() > 0.99
+    torch.testing.assert_close(gpu[0].cpu()[same], cpu[0][same], rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(gpu[1].cpu()[same], cpu[1][same], rtol=1e-4, atol=1e-5)
