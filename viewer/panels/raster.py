@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QThreadPool
+from PySide6.QtCore import QObject, QThreadPool
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton
 
 from core.renderer.mesh.faces_per_pixel import FacesPerPixelNeeded
@@ -57,17 +57,19 @@ def build(state: SceneState, history: EditHistory) -> ParamPanel:
     state.settings_changed.connect(show_clip)
     show_used()
     show_clip()
-    panel.k_finder = KFinder(state, history)
+    panel.k_finder = KFinder(state, history, panel)
     panel.header.addLayout(panel.k_finder.layout)
     return panel
 
 
-class KFinder:
+class KFinder(QObject):
     """"Find K": the faces per pixel the soft pane's current view needs, found off the GUI
     thread, with a button that sets it (one undo step). A result is dropped once the scene
-    has changed since it was asked for."""
+    has changed since it was asked for. A child of its panel: a search that reports after the
+    panel is gone reaches nobody."""
 
-    def __init__(self, state: SceneState, history: EditHistory) -> None:
+    def __init__(self, state: SceneState, history: EditHistory, parent: QObject) -> None:
+        super().__init__(parent)
         self._state, self._history = state, history
         self._asked = -1  # the revision of the pending search
         self._jobs: list[FindKJob] = []  # kept alive until they report
