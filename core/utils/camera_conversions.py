@@ -17,10 +17,13 @@ if TYPE_CHECKING:
 
 
 def _ndc_scale_and_centre(image_size: torch.Tensor, like: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Pixels per NDC unit (half the shorter side) and the image centre, both (N, 2) as (x, y)."""
+    """Pixels per NDC unit (half the shorter side) and the image centre, both (N, 2) as (x, y),
+    for the N cameras of `like` (N, 3, 3); image_size holds one (height, width) or N."""
     size = torch.as_tensor(image_size).to(like).reshape(-1, 2)
     if not bool((size >= 1).all()):
         raise ValueError(f"image_size must hold (height, width) pairs of at least 1 pixel; got {size.tolist()}")
+    if size.shape[0] not in (1, like.shape[0]):
+        raise ValueError(f"image_size holds {size.shape[0]} sizes for {like.shape[0]} cameras (use 1 or {like.shape[0]})")
     width_height = size.flip(1)
     scale = width_height.min(dim=1, keepdim=True).values.expand(-1, 2) / 2.0
     return scale, width_height / 2.0

@@ -105,6 +105,8 @@ def test_bad_calibrations_are_refused():
         cameras_from_opencv_projection(rot, tvec * float("nan"), K, sizes)
     with pytest.raises(ValueError, match="image_size"):
         cameras_from_opencv_projection(rot, tvec, K, torch.zeros(3, 2))
+    with pytest.raises(ValueError, match="2 sizes for 3 cameras"):
+        cameras_from_opencv_projection(rot, tvec, K, sizes[:2])
     screen = R.PerspectiveCameras(focal_length=100.0, principal_point=((32.0, 32.0),), in_ndc=False, image_size=((64, 64),))
     with pytest.raises(ValueError, match="in_ndc"):
         opencv_from_cameras_projection(screen, torch.tensor([[64, 64]]))
