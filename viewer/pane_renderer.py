@@ -132,7 +132,9 @@ def _k_report(fragments: Fragments, k: int) -> KReport | None:
     if sparse is None or sparse.truncation is None:
         return None
     pixels = sparse.shape[1] * sparse.shape[2]  # image 0's flat indices are those below
-    covered = int((torch.bincount(sparse.pix, minlength=pixels)[:pixels] > 0).sum())
+    hit = torch.zeros(sparse.shape[0] * pixels, dtype=torch.bool, device=sparse.pix.device)
+    hit[sparse.pix] = True
+    covered = int(hit[:pixels].sum())
     crowded, lost = (int((positions < pixels).sum()) for positions in (sparse.truncation.crowded, sparse.truncation.lost_inside))
     return KReport(k, covered, crowded, lost)
 
