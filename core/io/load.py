@@ -28,7 +28,7 @@ from .formats import LOAD_FORMATS, extension
 from .merge import merge_parts
 from ..renderer.mesh.textures import TexturesAtlas
 from .mesh_data import MeshData
-from .texture_atlas import TEXTURE_WRAPS, mesh_data_atlas, texel_barycentrics
+from .texture_atlas import check_atlas_size, check_texture_wrap, mesh_data_atlas
 from .topology import weld_vertices
 from .trimesh_read import read_parts
 
@@ -112,10 +112,9 @@ def load_objs_as_meshes(
 
 def _check_obj_options(create_texture_atlas: bool, texture_atlas_size: int, texture_wrap: Optional[str]) -> None:
     """PyTorch3D's OBJ loader options, checked before the file is read."""
-    if texture_wrap is not None and texture_wrap not in TEXTURE_WRAPS:
-        raise ValueError(f"texture_wrap must be one of {list(TEXTURE_WRAPS)} or None, got {texture_wrap!r}")
+    check_texture_wrap(texture_wrap)
     if create_texture_atlas:
-        texel_barycentrics(texture_atlas_size)  # a ValueError for a size that is not a positive integer
+        check_atlas_size(texture_atlas_size)
 
 
 class Faces(NamedTuple):

@@ -21,10 +21,21 @@ from .mesh_data import MeshData
 TEXTURE_WRAPS = ("repeat", "clamp")
 
 
-def texel_barycentrics(size: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """(R, R, 3) barycentrics of the centroid of each texel's small triangle."""
+def check_atlas_size(size: int) -> None:
+    """ValueError unless `size` (texels per face side) is a positive integer."""
     if not isinstance(size, int) or isinstance(size, bool) or size < 1:
         raise ValueError(f"texture_atlas_size must be a positive integer, got {size!r}")
+
+
+def check_texture_wrap(texture_wrap: Optional[str]) -> None:
+    """ValueError unless `texture_wrap` is one of TEXTURE_WRAPS or None."""
+    if texture_wrap not in (*TEXTURE_WRAPS, None):
+        raise ValueError(f"texture_wrap must be one of {list(TEXTURE_WRAPS)} or None, got {texture_wrap!r}")
+
+
+def texel_barycentrics(size: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """(R, R, 3) barycentrics of the centroid of each texel's small triangle."""
+    check_atlas_size(size)
     y, x = torch.meshgrid(torch.arange(size, dtype=dtype), torch.arange(size, dtype=dtype), indexing="ij")
     lower = (x + y) < size
     w0 = torch.where(lower, (x + 1.0 / 3.0) / size, (size - 1 - x + 2.0 / 3.0) / size)
@@ -39,8 +50,7 @@ def sample_face_atlas(image: torch.Tensor, faces_verts_uvs: torch.Tensor, size: 
     texture_wrap: "repeat" keeps the fractional part of uvs outside [0, 1], "clamp" clamps
     them, None leaves them (zeros beyond the image).
     """
-    if texture_wrap not in (*TEXTURE_WRAPS, None):
-        raise ValueError(f"texture_wrap must be one of {list(TEXTURE_WRAPS)} or None, got {texture_wrap!r}")
+    check_texture_wrap(texture_wrap)
     uvs = faces_verts_uvs.to(image.dtype)
     if texture_wrap == "repeat" and bool(((uvs < 0) | (uvs > 1)).any()):
         uvs = torch.remainder(uvs, 1.0)
@@ -59,6 +69,7 @@ def sample_face_atlas(image: torch.Tensor, faces_verts_uvs: torch.Tensor, size: 
 
 def mesh_data_atlas(data: MeshData, size: int, texture_wrap: Optional[str], device: torch.device) -> torch.Tensor:
     """(F, R, R, 3) float32 atlas of a loaded mesh (see the module notes)."""
+    check_atlas_size(size)
     faces = len(data.faces)
     if data.uv_texture is not None:
         tex = data.uv_texture
@@ -66,7 +77,6 @@ def mesh_data_atlas(data: MeshData, size: int, texture_wrap: Optional[str], devi
         verts_uvs = torch.as_tensor(tex.verts_uvs, dtype=torch.float32, device=device)
         faces_uvs = torch.as_tensor(tex.faces_uvs, dtype=torch.int64, device=device)
         return sample_face_atlas(image, verts_uvs[faces_uvs], size, texture_wrap)
-    texel_barycentrics(size)  # checks size
     if data.verts_colors is not None:
         colours = torch.as_tensor(data.verts_colors, dtype=torch.float32, device=device)
         face_colours = colours[torch.as_tensor(data.faces, dtype=torch.int64, device=device)].mean(dim=1)
