@@ -18,9 +18,7 @@ from .shader import ShaderBase, _check_fragments
 def _zfar(shader: ShaderBase, kwargs: dict, batch: int, like: torch.Tensor) -> torch.Tensor:
     """The call's zfar as an (N or 1, 1, 1, 1) tensor: `zfar=` if given, else the cameras'
     (which must be given, as in PyTorch3D), else 100."""
-    cameras = kwargs.get("cameras", shader.cameras)
-    if cameras is None:
-        raise ValueError(f"{type(shader).__name__} needs cameras: pass cameras= to the constructor or the call")
+    cameras = shader._cameras(kwargs)
     zfar: Union[float, torch.Tensor] = kwargs.get("zfar", getattr(cameras, "zfar", 100.0))
     zfar = torch.as_tensor(zfar).to(like).reshape(-1)
     if zfar.numel() not in (1, batch):

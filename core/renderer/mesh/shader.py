@@ -158,14 +158,19 @@ class ShaderBase(torch.nn.Module):
                 setattr(self, name, value.to(device))
         return self
 
+    def _cameras(self, kwargs):
+        """The call's cameras (`cameras=`, else the constructor's); ValueError when neither."""
+        cameras = kwargs.get("cameras", self.cameras)
+        if cameras is None:
+            raise ValueError(f"{type(self).__name__} needs cameras: pass cameras= to the constructor or the call")
+        return cameras
+
     def _inputs(self, meshes, kwargs, fragments: Fragments):
         """(sparse fragments, cameras, lights, materials, blend_params) for this call, checked
         against the batch."""
         sparse = sparse_fragments(fragments)
         _check_fragments(sparse, meshes)
-        cameras = kwargs.get("cameras", self.cameras)
-        if cameras is None:
-            raise ValueError(f"{type(self).__name__} needs cameras: pass cameras= to the constructor or the call")
+        cameras = self._cameras(kwargs)
         lights = kwargs.get("lights", self.lights)
         materials = kwargs.get("materials", self.materials)
         n = len(meshes)
