@@ -612,6 +612,34 @@ class Meshes:
             start += s
         return out
 
+    def submeshes(self, face_indices: Union[Sequence[Sequence[torch.Tensor]], Sequence[torch.Tensor], torch.Tensor]) -> "Meshes":
+        """A batch of submeshes: for each mesh n, one submesh per index tensor in face_indices[n].
+
+        face_indices: one entry per mesh, each a list of 1-D long tensors (face ids of that
+        mesh, one tensor per submesh; an empty list gives no submesh), or an (S_n, F) tensor,
+        or an (N, S, F) tensor for S submeshes of F faces each. A submesh keeps only the
+        vertices its faces use, in ascending order of their old index, and its faces are
+        renumbered to match. Vertex textures follow their vertices; other textures cannot be
+        cut this way (ValueError), as in PyTorch3D.
+        """
+        if self.textures is not None and not hasattr(self.textures, "verts_features_list"):
+            raise ValueError("Submesh extraction only works with no textures or TexturesVertex.")
+        if len(face_indices) != self._N:
+            raise ValueError("You must specify exactly one set of submeshes for each mesh in this Meshes object.")
+        sub_verts, sub_faces, kept_features = [], [], []
+        features = None if self.textures is None else self.textures.verts_features_list()
+        for n, (face_ids_per_mesh, faces, verts) in enumerate(zip(face_indices, self.faces_list(), self.verts_list())):
+            for face_ids in face_ids_per_mesh:
+                faces_to_keep = faces[face_ids]
+                # Kept vertex ids, sorted; each face corner becomes the rank of its old id.
+                kept, renumbered = torch.unique(faces_to_keep, sorted=True, return_inverse=True)
+                sub_verts.append(verts[kept])
+                sub_faces.append(renumbered.reshape(-1, 3))
+                if features is not None:
+                    kept_features.append(features[n][kept])
+        textures = None if features is None else type(self.textures)(kept_features)
+        return self.__class__(verts=sub_verts, faces=sub_faces, textures=textures)
+
     def get_bounding_boxes(self) -> torch.Tensor:
         """(N, 3, 2) per-mesh [min, max] along each axis."""
         boxes = [torch.stack([v.min(0).values, v.max(0).values], dim=1) for v in self.verts_list()]
@@ -653,6 +681,12 @@ def join_meshes_as_scene(meshes: Union[Meshes, Sequence[Meshes]], include_textur
     Vertices and faces are concatenated in packed order; textures are joined with their
     `join_scene` (UV maps into one atlas that samples as before), as in PyTorch3D.
     """
+    if not isinstance(include_textures, (bool, int)):
+        # Catches join_meshes_as_scene(mesh1, mesh2), which would otherwise drop mesh2 silently.
+        raise ValueError(
+            f"include_textures must be a bool; got {type(include_textures).__name__} "
+            "(to join several Meshes pass them as a list)"
+        )
     batch = meshes if isinstance(meshes, Meshes) else join_meshes_as_batch(meshes, include_textures)
     textures = batch.textures.join_scene() if include_textures and batch.textures is not None else None
     return Meshes(verts=[batch.verts_packed()], faces=[batch.faces_packed()], textures=textures)

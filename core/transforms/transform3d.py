@@ -9,6 +9,9 @@ Unlike PyTorch3D, which casts inputs to float32 by default, floating tensors kee
 """
 from __future__ import annotations
 
+import math
+import os
+import warnings
 from typing import List, Optional, Sequence, Union
 
 import torch
@@ -118,6 +121,20 @@ class Transform3d:
             tinv._matrix = i_matrix
         return tinv
 
+    def stack(self, *others: "Transform3d") -> "Transform3d":
+        """A batch holding self's transforms followed by those of each of `others`.
+
+        Stacking is concatenation along the batch: `a.stack(b).transform_points(cat([xa, xb]))`
+        equals `cat([a.transform_points(xa), b.transform_points(xb)])`. The result keeps only
+        the composed matrices (its inverse is a general matrix inverse).
+        """
+        for other in others:
+            if not isinstance(other, Transform3d):
+                raise ValueError(f"Only possible to stack Transform3d objects; got {type(other).__name__}")
+        out = Transform3d(dtype=self.dtype, device=self.device)
+        out._matrix = torch.cat([t.get_matrix() for t in (self, *others)], dim=0)
+        return out
+
     def transform_points(self, points: torch.Tensor, eps: Optional[float] = None) -> torch.Tensor:
         """Apply the transform to points (P, 3) or (N, P, 3), with the homogeneous divide.
 
@@ -164,6 +181,10 @@ class Transform3d:
     def rotate(self, *args, **kwargs) -> "Transform3d":
         """self followed by Rotate(*args)."""
         return self.compose(Rotate(*args, device=self.device, **kwargs))
+
+    def rotate_axis_angle(self, *args, **kwargs) -> "Transform3d":
+        """self followed by RotateAxisAngle(*args), e.g. `rotate_axis_angle(90, "Y")`."""
+        return self.compose(RotateAxisAngle(*args, device=self.device, **kwargs))
 
     def clone(self) -> "Transform3d":
         """A deep copy (tensors cloned, so still connected to the autograd graph)."""
@@ -273,10 +294,31 @@ class Scale(Transform3d):
         return torch.diag_embed(1.0 / torch.diagonal(self._matrix, dim1=1, dim2=2))
 
 
-class Rotate(Transform3d):
-    """Rotation by R (3, 3) or (N, 3, 3), applied to row vectors as `p @ R`."""
+def _check_valid_rotation_matrix(R: torch.Tensor, tol: float) -> None:
+    """Warn unless R (N, 3, 3) is orthogonal within `tol` and has determinant 1."""
+    with torch.no_grad():
+        eye = torch.eye(3, dtype=R.dtype, device=R.device).expand(R.shape[0], 3, 3)
+        orthogonal = torch.allclose(R.bmm(R.transpose(1, 2)), eye, atol=tol)
+        det = torch.linalg.det(R)
+        if not (orthogonal and torch.allclose(det, torch.ones_like(det))):
+            warnings.warn("R is not a valid rotation matrix")
 
-    def __init__(self, R: torch.Tensor, dtype: Optional[torch.dtype] = None, device: Optional[Device] = None) -> None:
+
+class Rotate(Transform3d):
+    """Rotation by R (3, 3) or (N, 3, 3), applied to row vectors as `p @ R`.
+
+    As in PyTorch3D, R is checked (orthogonal within `orthogonal_tol`, determinant 1; a warning
+    otherwise) only when the environment variable PYTORCH3D_CHECK_ROTATION_MATRICES is "1",
+    since the check costs a host synchronisation.
+    """
+
+    def __init__(
+        self,
+        R: torch.Tensor,
+        dtype: Optional[torch.dtype] = None,
+        device: Optional[Device] = None,
+        orthogonal_tol: float = 1e-5,
+    ) -> None:
         if not isinstance(R, torch.Tensor):
             raise TypeError(f"Rotate: R must be a torch.Tensor; got {type(R).__name__}")
         dtype_, device_ = _pick_dtype(R, dtype), _pick_device(R, device)
@@ -286,8 +328,57 @@ class Rotate(Transform3d):
             raise ValueError(f"Rotate: R must have shape (3, 3) or (N, 3, 3); got {tuple(R.shape)}")
         super().__init__(dtype=dtype_, device=device_)
         mat = torch.eye(4, dtype=dtype_, device=device_).repeat(R.shape[0], 1, 1)
-        mat[:, :3, :3] = R.to(device=device_, dtype=dtype_)
+        R = R.to(device=device_, dtype=dtype_)
+        if os.environ.get("PYTORCH3D_CHECK_ROTATION_MATRICES", "0") == "1":
+            _check_valid_rotation_matrix(R, orthogonal_tol)
+        mat[:, :3, :3] = R
         self._matrix = mat
 
     def _get_matrix_inverse(self) -> torch.Tensor:
         return self._matrix.transpose(1, 2).contiguous()
+
+
+def _axis_angle_matrix(axis: str, angle: torch.Tensor) -> torch.Tensor:
+    """(N, 3, 3) matrices rotating column vectors by `angle` (radians, (N,)) about X, Y or Z,
+    counter-clockwise when looking down the axis (right-handed)."""
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    one, zero = torch.ones_like(angle), torch.zeros_like(angle)
+    rows = {
+        "X": ((one, zero, zero), (zero, cos, -sin), (zero, sin, cos)),
+        "Y": ((cos, zero, sin), (zero, one, zero), (-sin, zero, cos)),
+        "Z": ((cos, -sin, zero), (sin, cos, zero), (zero, zero, one)),
+    }[axis]
+    return torch.stack([torch.stack(row, dim=-1) for row in rows], dim=-2)
+
+
+class RotateAxisAngle(Rotate):
+    """Rotation by `angle` about the X, Y or Z axis (PyTorch3D's `RotateAxisAngle`).
+
+    angle: a scalar or an (N,) tensor, in degrees unless degrees=False; every batch element
+    turns about the same axis. A positive angle turns counter-clockwise looking down the axis
+    towards the origin (right-handed), e.g. 90° about Z maps (1, 0, 0) to (0, 1, 0).
+    """
+
+    def __init__(
+        self,
+        angle,
+        axis: str = "X",
+        degrees: bool = True,
+        dtype: Optional[torch.dtype] = None,
+        device: Optional[Device] = None,
+    ) -> None:
+        axis = axis.upper() if isinstance(axis, str) else axis
+        if axis not in ("X", "Y", "Z"):
+            raise ValueError(f"Expected axis to be one of ['X', 'Y', 'Z']; got {axis!r}")
+        dtype_, device_ = _pick_dtype(angle, dtype), _pick_device(angle, device)
+        if isinstance(angle, torch.Tensor):
+            if angle.dim() > 1:
+                raise ValueError(f"RotateAxisAngle: expected angle of shape (N,); got {tuple(angle.shape)}")
+            angle = angle.to(device=device_, dtype=dtype_)
+        else:
+            angle = torch.tensor(angle, dtype=dtype_, device=device_)
+        angle = angle.reshape(-1)
+        if degrees:
+            angle = angle * (math.pi / 180.0)
+        # The matrix for column vectors, transposed for PyTorch3D's row vectors.
+        super().__init__(_axis_angle_matrix(axis, angle).transpose(1, 2), dtype=dtype_, device=device_)

@@ -98,3 +98,14 @@ def test_vertex_colours_and_no_textures():
     torch.testing.assert_close(scene.faces_packed(), torch.cat([a.faces_packed(), b.faces_packed() + n_a]))
     assert join_meshes_as_scene(textured, include_textures=False).textures is None
     assert join_meshes_as_scene([a, b]).textures is None
+
+
+def test_two_meshes_as_two_arguments_are_refused():
+    """join_meshes_as_scene(a, b) would bind b to include_textures and silently drop it;
+    PyTorch3D raises a ValueError, and so does core. The list form joins both."""
+    a, b = ico_sphere(1), ico_sphere(0)
+    with pytest.raises(ValueError, match="include_textures"):
+        join_meshes_as_scene(a, b)
+    scene = join_meshes_as_scene([a, b])
+    assert scene.verts_packed().shape[0] == a.verts_packed().shape[0] + b.verts_packed().shape[0]
+    assert len(join_meshes_as_scene(a, 0)) == 1  # an int is a valid flag, as in PyTorch3D

@@ -499,3 +499,33 @@ def test_textures_validation():
         Meshes([v], [f], textures=object())
     with pytest.raises(ValueError, match="batch size"):
         Meshes([v], [f], textures=DummyTextures(["a", "b"]))
+
+
+def test_submeshes_keep_the_chosen_faces_and_only_their_vertices():
+    """PyTorch3D's Meshes.submeshes: one submesh per index tensor, vertices the faces use kept
+    in ascending order of their old index, faces renumbered; vertex textures follow."""
+    from core.renderer import TexturesUV, TexturesVertex
+
+    verts, faces = _mixed_batch()
+    quad_v, quad_f, tri_v = verts[0], faces[0], verts[2]
+    meshes = Meshes(verts[:3], faces[:3], textures=TexturesVertex([v * 10.0 for v in verts[:3]]))
+    subs = meshes.submeshes([[torch.tensor([1]), torch.tensor([0, 1])], [], [torch.tensor([0])]])
+    assert len(subs) == 3
+    # quad face 1 is (0, 2, 3): vertices 0, 2, 3 kept, renumbered 0, 1, 2
+    assert torch.equal(subs.verts_list()[0], quad_v[[0, 2, 3]])
+    assert subs.faces_list()[0].tolist() == [[0, 1, 2]]
+    # both quad faces: the whole quad again
+    assert torch.equal(subs.verts_list()[1], quad_v) and torch.equal(subs.faces_list()[1], quad_f)
+    assert torch.equal(subs.verts_list()[2], tri_v)
+    # every submesh face is the same triangle in space as the face it came from
+    for sub, (src_v, src_f, ids) in zip(subs, [(quad_v, quad_f, [1]), (quad_v, quad_f, [0, 1]), (tri_v, faces[2], [0])]):
+        assert torch.equal(sub.verts_packed()[sub.faces_packed()], src_v[src_f[ids]])
+    assert torch.equal(subs.textures.verts_features_list()[0], quad_v[[0, 2, 3]] * 10.0)
+    # the tensor forms: (S, F) per mesh and (N, S, F)
+    assert len(meshes[0].submeshes(torch.tensor([[[0], [1]]]))) == 2
+    assert len(meshes.submeshes([torch.tensor([[0]]), torch.zeros((0, 1), dtype=torch.int64), torch.tensor([[0]])])) == 2
+    with pytest.raises(ValueError, match="one set of submeshes"):
+        meshes.submeshes([[torch.tensor([0])]])
+    uv = TexturesUV(torch.rand(1, 4, 4, 3), [quad_f], [quad_v[:, :2]])
+    with pytest.raises(ValueError, match="TexturesVertex"):
+        Meshes([quad_v], [quad_f], textures=uv).submeshes([[torch.tensor([0])]])

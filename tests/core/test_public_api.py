@@ -24,7 +24,7 @@ NAMES = {
     "core.io": ["load_obj", "load_objs_as_meshes", "save_obj", "save_ply"],
     "core.loss": ["chamfer_distance", "mesh_edge_loss", "mesh_laplacian_smoothing", "mesh_normal_consistency"],
     "core.ops": ["sample_points_from_meshes", "knn_points", "knn_gather", "interpolate_face_attributes"],
-    "core.transforms": ["Transform3d", "Translate", "Rotate", "Scale"],
+    "core.transforms": ["Transform3d", "Translate", "Rotate", "RotateAxisAngle", "Scale"],
 }
 
 

@@ -133,6 +133,23 @@ def test_batches_render_like_their_elements():
     assert torch.equal(batch.textures.clone().atlas_packed(), batch.textures.atlas_packed())
 
 
+def test_atlas_padded_pads_the_face_dimension_of_unequal_meshes():
+    """Meshes with different face counts: atlas_padded is (N, max F, R, R, C), each mesh's
+    atlas first and zeros after it (PyTorch3D's list_to_padded), and it round-trips."""
+    first, second = torch.rand(2, 4, 4, 3), torch.rand(3, 4, 4, 3)
+    tex = R.TexturesAtlas([first, second])
+    padded = tex.atlas_padded()
+    assert padded.shape == (2, 3, 4, 4, 3)
+    assert torch.equal(padded[0, :2], first) and torch.equal(padded[1], second)
+    assert torch.count_nonzero(padded[0, 2]) == 0
+    assert tex.check_shapes(2, 0, 3)
+    assert tex.extend(2).atlas_padded().shape == (4, 3, 4, 4, 3)
+    assert tex.join_batch([tex[1]]).atlas_padded().shape == (3, 3, 4, 4, 3)
+    again = R.TexturesAtlas(padded)
+    again._num_faces_per_mesh = [2, 3]
+    assert torch.equal(again.atlas_packed(), torch.cat([first, second]))
+
+
 def test_gradients_reach_the_atlas():
     atlas = torch.rand(2, 2, 2, 3, dtype=torch.float64, requires_grad=True)
     bary = torch.tensor([[0.2, 0.3, 0.5], [0.7, 0.2, 0.1], [0.1, 0.1, 0.8]], dtype=torch.float64)

@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from core.transforms import Rotate, Scale, Transform3d, Translate
+from core.transforms import Rotate, RotateAxisAngle, Scale, Transform3d, Translate
 
 
 def _rot_z(angle: float, dtype=torch.float32) -> torch.Tensor:
@@ -173,3 +173,70 @@ def test_float64_and_gradients() -> None:
     assert torch.autograd.gradcheck(fn, (R, T))
     s = torch.tensor([2.0], dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(lambda s: Scale(s).inverse().transform_points(pts), (s,))
+
+
+def test_stack_concatenates_batches() -> None:
+    """PyTorch3D's stack: transforming the concatenated points with the stacked transform
+    equals transforming each part with its own transform."""
+    gen = torch.Generator().manual_seed(3)
+    a = Transform3d().scale(0.5).translate(1.0, 2.0, 3.0)  # one transform
+    b = Translate(torch.randn(2, 3, generator=gen)).compose(Rotate(_rot_z(0.7)))  # two
+    stacked = a.stack(b, a)
+    assert len(stacked) == 4
+    xa, xb = torch.randn(1, 5, 3, generator=gen), torch.randn(2, 5, 3, generator=gen)
+    xc = torch.randn(1, 5, 3, generator=gen)
+    expected = torch.cat([a.transform_points(xa), b.transform_points(xb), a.transform_points(xc)])
+    assert torch.allclose(stacked.transform_points(torch.cat([xa, xb, xc])), expected, atol=1e-6)
+    # the inverse of the stack undoes it
+    back = stacked.inverse().transform_points(stacked.transform_points(torch.cat([xa, xb, xc])))
+    assert torch.allclose(back, torch.cat([xa, xb, xc]), atol=1e-5)
+    with pytest.raises(ValueError):
+        a.stack("not a transform")
+
+
+@pytest.mark.parametrize(
+    "axis, point, expected",
+    [
+        ("X", (0.0, 1.0, 0.0), (0.0, 0.0, 1.0)),  # right-handed: y turns into z about +X
+        ("Y", (0.0, 0.0, 1.0), (1.0, 0.0, 0.0)),  # z turns into x about +Y
+        ("Z", (1.0, 0.0, 0.0), (0.0, 1.0, 0.0)),  # x turns into y about +Z
+    ],
+)
+def test_rotate_axis_angle_turns_counter_clockwise(axis, point, expected) -> None:
+    pts = torch.tensor([point])
+    out = RotateAxisAngle(90.0, axis=axis).transform_points(pts)
+    assert torch.allclose(out, torch.tensor([expected]), atol=1e-6)
+    # radians, lower-case axis, and the convenience method composing after other transforms
+    out_rad = RotateAxisAngle(math.pi / 2, axis=axis.lower(), degrees=False).transform_points(pts)
+    assert torch.allclose(out_rad, torch.tensor([expected]), atol=1e-6)
+    moved = Transform3d().translate(1.0, 1.0, 1.0).rotate_axis_angle(90.0, axis).transform_points(pts - 1.0)
+    assert torch.allclose(moved, torch.tensor([expected]), atol=1e-6)
+
+
+def test_rotate_axis_angle_batches_and_checks() -> None:
+    angles = torch.tensor([0.0, 90.0, 180.0])
+    t = RotateAxisAngle(angles, axis="Z")
+    assert len(t) == 3
+    out = t.transform_points(torch.tensor([[1.0, 0.0, 0.0]]))  # (P, 3) broadcast over the batch
+    expected = torch.tensor([[[1.0, 0.0, 0.0]], [[0.0, 1.0, 0.0]], [[-1.0, 0.0, 0.0]]])
+    assert torch.allclose(out, expected, atol=1e-6)
+    assert torch.allclose(t.get_matrix()[:, :3, :3] @ t.get_matrix()[:, :3, :3].transpose(1, 2),
+                          torch.eye(3).expand(3, 3, 3), atol=1e-6)
+    with pytest.raises(ValueError):
+        RotateAxisAngle(30.0, axis="W")
+    with pytest.raises(ValueError):
+        RotateAxisAngle(torch.zeros(2, 2))
+    angle = torch.tensor([0.4], dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(
+        lambda a: RotateAxisAngle(a, axis="Y", degrees=False).transform_points(torch.ones(2, 3, dtype=torch.float64)),
+        (angle,),
+    )
+
+
+def test_rotate_accepts_orthogonal_tol(monkeypatch) -> None:
+    """PyTorch3D's keyword; the check (a warning) runs only with PYTORCH3D_CHECK_ROTATION_MATRICES=1."""
+    skew = torch.tensor([[1.0, 0.5, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    assert torch.equal(Rotate(_rot_z(0.3), orthogonal_tol=1e-3).get_matrix()[0, :3, :3], _rot_z(0.3))
+    monkeypatch.setenv("PYTORCH3D_CHECK_ROTATION_MATRICES", "1")
+    with pytest.warns(UserWarning, match="not a valid rotation"):
+        Rotate(skew, orthogonal_tol=1e-5)

@@ -22,9 +22,17 @@ Index = Union[int, slice, Sequence[int], torch.Tensor]
 
 
 def _list_to_padded(items: Sequence[torch.Tensor], pad_value: float = 0.0) -> torch.Tensor:
-    """Stack 2D tensors (L_i, C) into (N, max L_i, C), padding the rows with `pad_value`."""
+    """Stack tensors (L_i, ...) into (N, max L_i, ...), padding the first dimension with `pad_value`.
+
+    Only the first dimension may differ: (V_i, C) vertex features and (F_i, R, R, C) atlases
+    alike are padded along it (F.pad's pairs start at the last dimension, so the leading one
+    gets the only non-zero pair).
+    """
     max_len = max(t.shape[0] for t in items)
-    padded = [F.pad(t, (0, 0, 0, max_len - t.shape[0]), value=pad_value) for t in items]
+    padded = []
+    for t in items:
+        pairs = [0, 0] * (t.dim() - 1) + [0, max_len - t.shape[0]]
+        padded.append(F.pad(t, pairs, value=pad_value))
     return torch.stack(padded, dim=0)
 
 
