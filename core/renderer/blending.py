@@ -41,14 +41,19 @@ def sparse_fragments(fragments: Fragments) -> SparseFragments:
         return fragments.sparse
     n, h, w, k = fragments.pix_to_face.shape
     slot = true_positions(fragments.pix_to_face.reshape(-1) >= 0)
+    pix, zbuf = slot // k, fragments.zbuf.reshape(-1)[slot]
+    # Rows are in slot order; slot 0 is the nearest face only if depths ascend within each pixel.
+    same_pixel = pix[1:] == pix[:-1]
+    slots_by_depth = not bool((same_pixel & (zbuf[1:] < zbuf[:-1])).any())
     return SparseFragments(
         (n, h, w, k),
-        slot // k,
+        pix,
         fragments.pix_to_face.reshape(-1)[slot],
-        fragments.zbuf.reshape(-1)[slot],
+        zbuf,
         fragments.bary_coords.reshape(-1, 3)[slot],
         fragments.dists.reshape(-1)[slot],
         rank=slot % k,
+        slots_by_depth=slots_by_depth,
     )
 
 
@@ -107,7 +112,7 @@ def _depth_weights(
     znear = _per_slot("znear", znear, sparse, like)
     zfar = _per_slot("zfar", zfar, sparse, like)
     z_inv = (zfar - sparse.zbuf) / (zfar - znear)
-    nearest = sparse.nearest()
+    nearest = sparse.nearest_by_depth()
     z_max = like.new_full((n * h * w,), _Z_INV_EPS).index_put(
         (sparse.pix.index_select(0, nearest),), z_inv.index_select(0, nearest).clamp_min(_Z_INV_EPS)
     )

@@ -132,6 +132,29 @@ def test_softmax_handles_non_contiguous_slots():
     torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-12)
 
 
+def test_softmax_takes_the_nearest_depth_when_slots_are_not_sorted_by_depth():
+    """Hand-made fragments need not list a pixel's faces nearest first: the depth reference of
+    the softmax is the pixel's largest z_inv (PyTorch3D's max over K), not slot 0's. Slot 0
+    being farther than a later slot used to overflow exp() into NaN."""
+    frags, colors = random_fragments(4, sigma=1e-2)
+    filled = frags.pix_to_face >= 0  # filled slots come first: reversing their depths puts far before near
+    count = filled.sum(-1, keepdim=True)
+    reversed_depths = torch.gather(frags.zbuf, -1, (count - 1 - torch.arange(4)).clamp_min(0))
+    zbuf = torch.where(filled, reversed_depths, -1.0).requires_grad_(True)
+    assert ((zbuf[..., 0] > zbuf[..., 1]) & filled[..., 1]).any()
+    unsorted = Fragments(pix_to_face=frags.pix_to_face, zbuf=zbuf, bary_coords=frags.bary_coords, dists=frags.dists)
+    params = R.BlendParams(sigma=1e-2, gamma=1e-2)
+    got = R.softmax_rgb_blend(colors, unsorted, params, znear=0.5, zfar=14.0)
+    want = ref_softmax(colors, unsorted.pix_to_face, zbuf, frags.dists, 1e-2, 1e-2, torch.ones(3, dtype=torch.float64), 0.5, 14.0)
+    torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-12)
+    (grad,) = torch.autograd.grad((got * colors[..., 0, :1]).sum(), zbuf)
+    (want_grad,) = torch.autograd.grad((want * colors[..., 0, :1]).sum(), zbuf)
+    torch.testing.assert_close(grad, want_grad, rtol=1e-8, atol=1e-10)
+    # the hard blend still shows slot 0, as PyTorch3D's does
+    hard = R.hard_rgb_blend(colors, unsorted, params)
+    torch.testing.assert_close(hard, ref_hard(colors, unsorted.pix_to_face, torch.tensor(params.background_color, dtype=colors.dtype)))
+
+
 def test_blend_gradients_match_reference():
     sigma, gamma = 1e-2, 5e-2
     frags, colors = random_fragments(4, sigma=sigma, n=1, h=4, w=4, k=3)

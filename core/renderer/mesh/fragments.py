@@ -182,7 +182,9 @@ class SparseFragments:
     is called on their first read (renders that use only the distances never compute them).
     Blending and shading use this form directly, which avoids touching the empty slots of a
     large (N, H, W, K) grid. `truncation` says where K dropped faces within reach (when the
-    rasterizer was asked to report it; else None).
+    rasterizer was asked to report it; else None). `slots_by_depth` is False for fragments made
+    by hand whose slots are not in ascending depth within a pixel: slot 0 (`nearest`) is then
+    not necessarily the nearest face (`nearest_by_depth`).
     """
 
     def __init__(
@@ -196,6 +198,7 @@ class SparseFragments:
         rank: Optional[torch.Tensor] = None,
         bary_zbuf: Optional[Callable[[], Tuple[torch.Tensor, torch.Tensor]]] = None,
         truncation: Optional[Truncation] = None,
+        slots_by_depth: bool = True,
     ) -> None:
         if (zbuf is None or bary is None) and bary_zbuf is None:
             raise ValueError("SparseFragments needs zbuf and bary, or bary_zbuf to compute them")
@@ -208,6 +211,7 @@ class SparseFragments:
         self._bary = bary
         self._bary_zbuf = bary_zbuf if zbuf is None or bary is None else None
         self.truncation = truncation
+        self.slots_by_depth = slots_by_depth
 
     @property
     def zbuf(self) -> torch.Tensor:
@@ -245,11 +249,19 @@ class SparseFragments:
             return true_positions(self.rank == 0)
         return nearest_in_pixel(self.pix, self.zbuf.detach())
 
+    def nearest_by_depth(self) -> torch.Tensor:
+        """Ascending row positions of each covered pixel's nearest fragment by depth (equal
+        depths: the earlier row). The rows of `nearest` unless the slots were made by hand out of
+        depth order."""
+        if self.slots_by_depth:
+            return self.nearest()
+        return nearest_in_pixel(self.pix, self.zbuf.detach())
+
     def detach(self) -> "SparseFragments":
         if self._bary_zbuf is None:
             return SparseFragments(
                 self.shape, self.pix, self.face, self._zbuf.detach(), self._bary.detach(), self.dists.detach(), self.rank,
-                truncation=self.truncation,
+                truncation=self.truncation, slots_by_depth=self.slots_by_depth,
             )
         compute = self._bary_zbuf
 
@@ -258,7 +270,8 @@ class SparseFragments:
                 return compute()
 
         return SparseFragments(
-            self.shape, self.pix, self.face, None, None, self.dists.detach(), self.rank, detached, self.truncation
+            self.shape, self.pix, self.face, None, None, self.dists.detach(), self.rank, detached, self.truncation,
+            self.slots_by_depth,
         )
 
     def dense(self, values: torch.Tensor, fill: float) -> torch.Tensor:
