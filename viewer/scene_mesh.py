@@ -21,6 +21,9 @@ from core.structures import Meshes
 
 _UIDS = itertools.count(1)
 _GREY = (0.7, 0.7, 0.7)
+# Largest face area (in the unit-sphere frame) below which a mesh covers no pixel at any size:
+# every triangle is degenerate, and the panes would stay empty without saying why.
+_MIN_AREA = 1e-10
 
 
 @dataclass(frozen=True, eq=False)
@@ -63,8 +66,8 @@ class SceneMesh:
 def make_scene_mesh(meshes: Meshes, name: str, source: Path | None = None) -> SceneMesh:
     """Check `meshes` (one non-empty mesh), normalise it, build the viewport arrays.
 
-    Raises ValueError naming the problem: a batch of several meshes, no faces, or all vertices
-    at one point. (NaN/Inf vertices never get this far: `Meshes` refuses them.)
+    Raises ValueError naming the problem: a batch of several meshes, no faces, all vertices
+    at one point, or only zero-area faces. (NaN/Inf vertices never get this far: `Meshes` refuses them.)
     """
     if not isinstance(meshes, Meshes):
         raise TypeError(f"expected a core Meshes, got {type(meshes).__name__}")
@@ -79,6 +82,10 @@ def make_scene_mesh(meshes: Meshes, name: str, source: Path | None = None) -> Sc
     if not radius > 0.0:
         raise ValueError(f"{name}: all vertices are at the same point; nothing to render")
     normalised = meshes.offset_verts(-centre).scale_verts_(1.0 / radius).detach()
+    if _largest_face_area(normalised) <= _MIN_AREA:
+        raise ValueError(
+            f"{name}: every face ({faces.shape[0]} in all) has zero area, its corners on a line; nothing to render"
+        )
     if normalised.textures is None:  # core's shaders sample a texture: give plain meshes a grey one
         grey = torch.tensor(_GREY, dtype=verts.dtype, device=verts.device).expand_as(verts)
         normalised = Meshes(
@@ -106,6 +113,11 @@ def load_scene_mesh(path: str | Path) -> SceneMesh:
 
     path = Path(path)
     return make_scene_mesh(load_mesh(path), path.name, path.resolve())
+
+
+def _largest_face_area(meshes: Meshes) -> float:
+    """The area of the mesh's largest triangle (core's `faces_areas_packed`)."""
+    return float(meshes.faces_areas_packed().max())
 
 
 def _vertex_colors(meshes: Meshes) -> np.ndarray:

@@ -18,6 +18,18 @@ from .scene_mesh import SceneMesh
 from .state import SceneState
 
 _SET_VALUES_ID = 1
+# Groups whose labels only make sense inside their panel: the light's and the material's
+# colours share names ("Diffuse colour"), and the light's "Type" says nothing on its own.
+_QUALIFIED_GROUPS = ("light", "material")
+
+
+def edit_text(key: str) -> str:
+    """The undo step's name for setting `key`, as the Edit menu shows it ("Undo Set …"): the
+    label, with its panel where the label alone is ambiguous ("Set light diffuse colour")."""
+    spec = param(key)
+    if spec.group in _QUALIFIED_GROUPS:
+        return f"Set {spec.group} {spec.label[:1].lower()}{spec.label[1:]}"
+    return f"Set {spec.label}"
 
 
 class Gesture:
@@ -100,7 +112,7 @@ class EditHistory(QObject):
 
     def set_value(self, key: str, value: Any, gesture: Gesture | None = None) -> bool:
         """Set one parameter (one undo step, or part of `gesture`'s step); True if it changed."""
-        return self.set_values({key: value}, f"Set {param(key).label}", gesture)
+        return self.set_values({key: value}, edit_text(key), gesture)
 
     def try_set_value(self, key: str, value: Any, gesture: Gesture | None = None) -> bool:
         """Like `set_value`, but a bad value is reported through `rejected` instead of raised."""

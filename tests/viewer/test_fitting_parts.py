@@ -86,3 +86,17 @@ def test_view_compare_shows_the_difference_on_a_fixed_scale(qtbot) -> None:
     assert blocker.args == [4]
     widget.clear()
     assert widget.shown is None
+
+
+def test_a_cleared_loss_plot_forgets_the_last_fits_axes(qtbot) -> None:
+    """After Reset the axes do not keep the old fit's iterations and losses."""
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    empty = plot.view.camera.rect
+    assert (empty.left, empty.right, empty.bottom, empty.top) == (0.0, 1.0, 0.0, 1.0)
+    plot.add_records([_record(i, 10.0 ** -i) for i in range(1, 150)])
+    plot.redraw()
+    assert plot.view.camera.rect.right == pytest.approx(200.0, abs=1.0)
+    plot.clear()
+    rect = plot.view.camera.rect
+    assert (rect.left, rect.right, rect.bottom, rect.top) == pytest.approx((empty.left, empty.right, empty.bottom, empty.top))

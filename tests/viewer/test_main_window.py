@@ -160,6 +160,7 @@ def test_find_k_over_the_memory_budget_says_why(qtbot, window) -> None:
         ("empty.obj", "", "no geometry"),
         ("nan.obj", "v nan 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n", "NaN"),
         ("points.xyz", "1 2 3\n", "unsupported"),
+        ("flat.obj", "v 0 0 0\nv 1 0 0\nv 2 0 0\nf 1 2 3\n", "zero area"),  # nothing it could render
     ],
 )
 def test_a_bad_file_shows_an_error_and_keeps_the_mesh(qtbot, window, tmp_path, name, content, reason) -> None:
@@ -437,3 +438,78 @@ def test_rasterization_panel_shows_where_the_near_clip_is(qtbot, window) -> None
     window.history.stack.undo()
     window.history.stack.undo()
     assert clip_text() == "Near clip at view depth 0.5"
+
+
+def test_a_pane_that_fails_leaves_no_stale_fragments_in_the_inspector(qtbot, window) -> None:
+    """The soft pane failing (over the memory budget) must not leave the inspector showing the
+    fragments of the previous settings (K = 10) as if they were the failed K = 100 render's."""
+    wait_inspected(qtbot, window)
+    assert window.inspector.layer_count() == 10
+    window.history.set_values({"raster.memory_budget_mb": 64, "raster.faces_per_pixel": 100, "raster.image_size": 512}, "big")
+    wait_inspected(qtbot, window)
+    assert "soft" in window.last_result.errors
+    inspector = window.inspector
+    assert inspector.fragments("soft") is None and inspector.layer_count() == 0
+    assert all(view.image() is None for view in inspector.views.values())
+    assert all(legend.text() == "" for legend in inspector.legends.values())
+    assert inspector.layers_label.text() == "of – layers"
+    inspector.pane_combo.setCurrentIndex(1)  # the hard pane did render: its fragments are there
+    assert inspector.layer_count() == 1 and inspector.views["zbuf"].image() is not None
+    inspector.pane_combo.setCurrentIndex(0)
+    window.history.stack.undo()
+    wait_inspected(qtbot, window)
+    assert inspector.layer_count() == 10 and inspector.views["zbuf"].image() is not None
+
+
+def test_inspector_legends_cut_by_a_narrow_column_are_in_their_tooltips(qtbot, window) -> None:
+    wait_inspected(qtbot, window)
+    for name, legend in window.inspector.legends.items():
+        assert legend.text() and legend.toolTip() == legend.text(), name
+
+
+def test_a_narrow_pane_shortens_its_title_to_a_whole_word(qtbot, window) -> None:
+    """Never "Soft rasterizati": the whole title where it fits, else its first word."""
+    splitter = window._views_splitter
+    pane_titles = [(pane.title_label, full) for pane, full in
+                   ((window.panes["soft"], "Soft rasterization"), (window.panes["hard"], "Hard rasterization"))]
+
+    def check(expected_full: bool) -> None:
+        for title, full in pane_titles:
+            text = title.text()
+            assert text == (full if expected_full else full.split()[0]), text
+            assert title.fontMetrics().horizontalAdvance(text) <= title.contentsRect().width()
+            assert title.toolTip() == full
+
+    total = sum(splitter.sizes())
+    splitter.setSizes([total - 2 * 210, 210, 210])
+    qtbot.waitUntil(lambda: window.panes["soft"].width() <= 220)
+    check(expected_full=False)
+    splitter.setSizes([200, (total - 200) // 2, (total - 200) // 2])
+    qtbot.waitUntil(lambda: window.panes["soft"].width() >= 400)
+    check(expected_full=True)
+
+
+def test_sliders_stay_sliders_in_a_narrow_dock(qtbot, window) -> None:
+    """Squeezed to its handle a slider looks like an empty tick box; a narrow dock scrolls instead."""
+    from viewer.panels.controls import NumberControl
+
+    window.resize(1280, 720)
+    window.resizeDocks([window.docks["Blend"]], [main_window.DOCK_MIN_WIDTH], Qt.Orientation.Horizontal)
+    qtbot.wait(50)
+    sliders = [c.slider for c in window.panels["Blend"].controls.values() if isinstance(c, NumberControl)]
+    assert sliders
+    for slider in sliders:
+        assert slider.width() >= 48, slider.width()
+
+
+def test_undo_names_say_which_panel_a_setting_is_in(window) -> None:
+    """The light's and the material's colours share labels; the Edit menu must tell them apart."""
+    stack = window.history.stack
+    window.history.set_value("light.diffuse", (0.1, 0.2, 0.3))
+    assert stack.undoText() == "Set light diffuse colour"
+    window.history.set_value("material.diffuse", (0.1, 0.2, 0.3))
+    assert stack.undoText() == "Set material diffuse colour"
+    window.history.set_value("light.type", "directional")
+    assert stack.undoText() == "Set light type"
+    window.history.set_value("blend.sigma", 1e-3)
+    assert stack.undoText() == "Set σ (sigma)"

@@ -24,6 +24,8 @@ CURVE_COLORS = {
     "laplacian": "#ff7f0e",
 }
 _LOG_FLOOR = 1e-12
+# The axes' range while there are no curves: x and y from 0 to 1 (x, y, width, height).
+EMPTY_RECT = (0.0, 0.0, 1.0, 1.0)
 # At most one redraw per this many ms: vispy re-lays out the axis text on each range change.
 REDRAW_MS = 250
 
@@ -63,6 +65,7 @@ class LossPlot(QWidget):
         grid.add_widget(self.x_axis, row=1, col=1)
         self.view = grid.add_view(row=0, col=1, border_color="#999999")
         self.view.camera = scene.PanZoomCamera(aspect=None)
+        self.view.camera.rect = EMPTY_RECT
         self.x_axis.link_view(self.view)
         self.y_axis.link_view(self.view)
         self.lines = {
@@ -102,6 +105,9 @@ class LossPlot(QWidget):
         for values in self._values.values():
             values.clear()
         self._range = None
+        # The axes go back to their empty range too: a reset plot with the last fit's
+        # iterations and losses on its axes looks like a plot of curves that failed to draw.
+        self.view.camera.rect = EMPTY_RECT
         self.redraw()
 
     def set_log_scale(self, log: bool) -> None:

@@ -30,6 +30,9 @@ from ..state import SceneState
 from ..undo import EditHistory, Gesture
 
 SLIDER_STEPS = 1000
+# The narrowest a slider gets: squeezed to its handle alone it looks like an empty tick box
+# (a narrow dock scrolls sideways instead).
+SLIDER_MIN_WIDTH = 48
 
 
 class ParamControl(QWidget):
@@ -104,6 +107,7 @@ class NumberControl(ParamControl):
             raise ValueError(f"{key}: a slider needs a minimum and a maximum")
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, SLIDER_STEPS)
+        self.slider.setMinimumWidth(SLIDER_MIN_WIDTH)
         self.slider.sliderPressed.connect(self.begin_drag)
         self.slider.sliderReleased.connect(self.end_drag)
         self.slider.valueChanged.connect(lambda pos: self.commit(self.from_slider(pos)))

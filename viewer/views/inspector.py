@@ -94,10 +94,14 @@ class FragmentInspector(QWidget):
         return self._maps.get(pane)
 
     def set_result(self, result: RenderResult) -> None:
-        """Take the fragments of every pane in `result` that has them."""
+        """Take the fragments of every pane in `result` that has them. A pane that failed to
+        render drops the fragments it had: they belong to older settings (another K, say), and
+        showing them as current would mislead; its pictures say it was not rendered instead."""
         for pane, image in result.images.items():
             if image.fragments is not None:
                 self._maps[pane] = image.fragments
+        for pane in result.errors:
+            self._maps.pop(pane, None)
         self.snapshot_id = result.snapshot_id
         self._redraw()
 
@@ -112,6 +116,8 @@ class FragmentInspector(QWidget):
     def _redraw(self) -> None:
         maps = self._maps.get(self.selected_pane())
         if maps is None:
+            if self.snapshot_id >= 0:  # a result came, without this pane's fragments
+                self._show_nothing(f"No fragments: the {self.selected_pane()} pane was not rendered")
             return
         with QSignalBlocker(self.layer_spin):
             self.layer_spin.setMaximum(maps.layers - 1)
@@ -129,6 +135,16 @@ class FragmentInspector(QWidget):
                 rgb, legend = picture(getattr(maps, name)[:, :, k], faces)
             self.views[name].set_image(rgb)
             self.legends[name].setText(legend)
+            self.legends[name].setToolTip(legend)  # the whole legend, where a narrow column cuts it
+
+    def _show_nothing(self, reason: str) -> None:
+        """Empty every picture and legend (with `reason` as the pictures' placeholder)."""
+        self.layers_label.setText("of – layers")
+        for name, _ in _PICTURES:
+            self.views[name].set_image(None)
+            self.views[name].set_placeholder(reason)
+            self.legends[name].clear()
+            self.legends[name].setToolTip("")
 
     def _on_hovered(self, x: int, y: int) -> None:
         self.readout_changed.emit(self.readout(self.selected_pane(), x, y))

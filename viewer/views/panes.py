@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
-from PySide6.QtGui import QFontMetrics
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -23,6 +23,28 @@ from .image_view import ImageView
 TITLES = {"soft": "Soft rasterization", "hard": "Hard rasterization"}
 
 
+class PaneTitle(QLabel):
+    """A pane's bold title: in full where it fits, else only its first word ("Soft"), so that a
+    narrow pane shortens its title instead of cutting it mid-word ("Soft rasterizati") or
+    widening the window. The full title is always the tooltip."""
+
+    def __init__(self, title: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.full_title, self.short_title = title, title.split()[0]
+        bold = self.font()
+        bold.setBold(True)
+        self.setFont(bold)
+        self.setToolTip(title)
+        self.setMinimumWidth(self.fontMetrics().horizontalAdvance(self.short_title))
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setText(title)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        fits = self.fontMetrics().horizontalAdvance(self.full_title) <= self.contentsRect().width()
+        self.setText(self.full_title if fits else self.short_title)
+
+
 class RenderPane(QWidget):
     """Header (title, shader, render time) over the image. The shader combo edits the state;
     the image comes from `show_image`. Failures show in red under the header while the last
@@ -38,13 +60,7 @@ class RenderPane(QWidget):
         self._history = history
         self.current: PaneImage | None = None
 
-        title = QLabel(f"<b>{TITLES[pane]}</b>")
-        title.setToolTip(TITLES[pane])
-        # A narrow pane clips its title after the first word rather than widening the window.
-        bold = title.font()
-        bold.setBold(True)
-        title.setMinimumWidth(QFontMetrics(bold).horizontalAdvance(TITLES[pane].split()[0] + " "))
-        title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.title_label = title = PaneTitle(TITLES[pane])
         self.shader_combo = QComboBox()
         self.shader_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.shader_combo.setMinimumContentsLength(8)
