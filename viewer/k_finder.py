@@ -5,10 +5,11 @@ from __future__ import annotations
 import torch
 from PySide6.QtCore import QObject, QRunnable, Signal
 
+from core.renderer import MemoryBudgetError
 from core.renderer.mesh.faces_per_pixel import faces_per_pixel_needed
 
 from .parameters import PARAMS, Settings
-from .scene_builder import build_cameras, raster_settings
+from .scene_builder import build_cameras, over_budget_message, raster_settings
 from .scene_mesh import SceneMesh
 
 # The largest K the Rasterization panel offers: the search goes no further.
@@ -34,7 +35,9 @@ class FindKJob(QRunnable):
                 self.mesh.meshes, build_cameras(self.settings, torch.device("cpu")),
                 raster_settings(self.settings, "soft"), limit=K_LIMIT,
             )
-        except ValueError as exc:  # e.g. K_LIMIT slots per pixel over the memory budget
+        except MemoryBudgetError as exc:  # K_LIMIT slots per pixel at this image size
+            self.signals.failed.emit(over_budget_message(exc, k_is_setting=False), self.revision)
+        except ValueError as exc:
             self.signals.failed.emit(str(exc), self.revision)
         except Exception as exc:  # a bug must not take the application down
             self.signals.failed.emit(f"unexpected {type(exc).__name__}: {exc}", self.revision)

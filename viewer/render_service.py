@@ -20,8 +20,10 @@ from dataclasses import dataclass, field
 import torch
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from core.renderer import MemoryBudgetError
+
 from .pane_renderer import PaneImage, PaneRenderer
-from .scene_builder import PANES
+from .scene_builder import PANES, over_budget_message
 from .state import Snapshot
 
 # How long the settings must stay unchanged after a render before the inspector's dense copies
@@ -120,6 +122,8 @@ def _render(
     def one(pane: str) -> PaneImage | str:
         try:
             return renderers[pane].render(snap.mesh, snap.settings, with_fragments)
+        except MemoryBudgetError as exc:
+            return over_budget_message(exc)
         except (ValueError, TypeError, RuntimeError, MemoryError) as exc:  # shown in the pane
             return f"{type(exc).__name__}: {exc}"
 

@@ -24,6 +24,7 @@ from core.renderer import (
     HardGouraudShader,
     HardPhongShader,
     Materials,
+    MemoryBudgetError,
     PointLights,
     RasterizationSettings,
     SoftDepthShader,
@@ -32,9 +33,10 @@ from core.renderer import (
     SoftSilhouetteShader,
     look_at_view_transform,
 )
+from core.renderer.mesh.rasterize_meshes import format_bytes
 from core.renderer.mesh.rasterizer import resolve_z_clip
 
-from .parameters import DERIVE_BLUR_EPS, HARD_SHADERS, SOFT_SHADERS, Settings
+from .parameters import DERIVE_BLUR_EPS, HARD_SHADERS, SOFT_SHADERS, Settings, param
 
 PANES = ("soft", "hard")
 SHADER_CHOICES = {"soft": SOFT_SHADERS, "hard": HARD_SHADERS}
@@ -181,3 +183,16 @@ def image_key(settings: Settings, pane: str) -> tuple:
     else:
         reads = (settings.group("blend"), settings.group("light", "material"))
     return (fragments_key(settings, pane), name, reads)
+
+
+def over_budget_message(error: MemoryBudgetError, k_is_setting: bool = True) -> str:
+    """Core's refusal of a render over the memory budget, in the window's own words: the
+    controls to lower or raise are named by their labels in the Rasterization panel, not by the
+    RasterizationSettings fields core's message names. k_is_setting=False for a render whose
+    faces per pixel is not the panel's (Find K's), which leaves only the image size to lower."""
+    h, w = error.image_size
+    need, budget = format_bytes(error.need_bytes), format_bytes(error.budget_bytes)
+    k, size, limit = (param(key).label for key in ("raster.faces_per_pixel", "raster.image_size", "raster.memory_budget_mb"))
+    lower = f"{k} or {size}" if k_is_setting else size
+    return (f"{h}×{w} px at {error.faces_per_pixel} faces per pixel needs about {need} for its fragments, over the "
+            f"{budget} memory budget: lower {lower}, or raise {limit} (Rasterization panel)")

@@ -21,7 +21,7 @@ from .lighting import AmbientLights, DirectionalLights, PointLights, diffuse, sp
 from .materials import Materials
 from .mesh.depth_shader import HardDepthShader, SoftDepthShader
 from .mesh.fragments import Fragments
-from .mesh.rasterize_meshes import rasterize_meshes
+from .mesh.rasterize_meshes import MemoryBudgetError, rasterize_meshes
 from .mesh.rasterizer import MeshRasterizer, RasterizationSettings
 from .mesh.renderer import MeshRenderer, MeshRendererWithFragments
 from .mesh.shader import (
@@ -40,7 +40,7 @@ from .utils import TensorProperties
 __all__ = [
     "AmbientLights", "BlendParams", "CamerasBase", "DirectionalLights", "FoVOrthographicCameras",
     "FoVPerspectiveCameras", "Fragments", "HardDepthShader", "HardFlatShader", "HardGouraudShader",
-    "HardPhongShader", "Materials", "MeshRasterizer", "MeshRenderer", "MeshRendererWithFragments",
+    "HardPhongShader", "Materials", "MemoryBudgetError", "MeshRasterizer", "MeshRenderer", "MeshRendererWithFragments",
     "OrthographicCameras", "PerspectiveCameras", "PointLights", "RasterizationSettings", "SoftDepthShader",
     "SoftGouraudShader", "SoftPhongShader", "SoftSilhouetteShader", "TensorProperties", "TexturesAtlas", "TexturesUV",
     "TexturesVertex", "camera_position_from_spherical_angles", "diffuse", "flat_shading",

@@ -268,6 +268,16 @@ def test_small_memory_budget_counts_batch_size():
         R.MeshRasterizer(_cams(), R.RasterizationSettings(image_size=16, max_memory_bytes=1000))(_mesh(textured=False))
 
 
+def test_budget_error_carries_the_request_for_callers_to_phrase():
+    settings = R.RasterizationSettings(image_size=(24, 32), faces_per_pixel=3, max_memory_bytes=1000)
+    with pytest.raises(R.MemoryBudgetError) as info:
+        R.MeshRasterizer(_cams(), settings)(_mesh(2, textured=False))
+    error = info.value
+    assert isinstance(error, ValueError)
+    assert (error.batch_size, error.image_size, error.faces_per_pixel, error.budget_bytes) == (2, (24, 32), 3, 1000)
+    assert error.need_bytes >= 2 * 24 * 32 * 3 * 36  # at least the four dense outputs of every slot
+
+
 def test_small_budget_message_states_the_sizes():
     with pytest.raises(ValueError) as info:
         R.MeshRasterizer(_cams(), R.RasterizationSettings(image_size=16, max_memory_bytes=1000))(_mesh(textured=False))

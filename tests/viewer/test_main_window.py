@@ -149,7 +149,9 @@ def test_find_k_over_the_memory_budget_says_why(qtbot, window) -> None:
     finder = window.panels["Rasterization"].k_finder
     finder.find_button.click()
     qtbot.waitUntil(lambda: finder.result.text().startswith("Not found"), timeout=RENDER_TIMEOUT_MS)
-    assert "faces_per_pixel" in finder.result.text() and not finder.use_button.isVisible()
+    text = finder.result.text()
+    assert "100 faces per pixel" in text and "raise Memory budget" in text and "lower Image size," in text
+    assert not finder.use_button.isVisible()
     assert finder.find_button.isEnabled()
 
 
@@ -290,7 +292,9 @@ def test_settings_over_the_memory_budget_are_refused_and_the_old_image_stays(qtb
     shown = pane_pixels(window, "soft")
     window.history.set_values({"raster.memory_budget_mb": 64, "raster.faces_per_pixel": 100, "raster.image_size": 512}, "big")
     qtbot.waitUntil(lambda: window.panes["soft"].error_label.isVisible(), timeout=60_000)
-    assert "faces_per_pixel" in window.panes["soft"].error_label.text()
+    message = window.panes["soft"].error_label.text()
+    assert "512×512 px at 100 faces per pixel" in message and "1.6 GiB" in message and "64.0 MiB" in message
+    assert "lower Faces per pixel or Image size, or raise Memory budget" in message
     assert np.array_equal(pane_pixels(window, "soft"), shown)
     window.history.stack.undo()
     wait_rendered(qtbot, window)

@@ -68,7 +68,7 @@ def test_a_refused_pane_reports_an_error_and_the_other_still_renders(qtbot, serv
     with qtbot.waitSignal(service.rendered, timeout=60_000) as blocker:
         service.request(snapshot)
     result = blocker.args[0]
-    assert "soft" in result.errors and "faces_per_pixel" in result.errors["soft"]
+    assert "soft" in result.errors and "raise Memory budget (Rasterization panel)" in result.errors["soft"]
     assert "soft" not in result.images and result.images["hard"].rgba.shape == (512, 512, 4)
 
 

@@ -961,6 +961,23 @@ def _image_hw(image_size) -> Tuple[int, int]:
 
 
 
+class MemoryBudgetError(ValueError):
+    """A rasterization whose fragments would exceed `max_memory_bytes` (refused before anything
+    is allocated). Attributes: batch_size, image_size (H, W), faces_per_pixel, need_bytes and
+    budget_bytes, for callers that phrase their own advice (the application names its panel)."""
+
+    def __init__(self, batch_size: int, image_size: Tuple[int, int], faces_per_pixel: int, need_bytes: int,
+                 budget_bytes: int) -> None:
+        self.batch_size, self.image_size, self.faces_per_pixel = batch_size, image_size, faces_per_pixel
+        self.need_bytes, self.budget_bytes = need_bytes, budget_bytes
+        h, w = image_size
+        super().__init__(
+            f"rasterizing {batch_size} image(s) of {h}x{w} with faces_per_pixel={faces_per_pixel} needs about "
+            f"{format_bytes(need_bytes)} for its fragments, over the budget of {format_bytes(budget_bytes)}; "
+            f"lower faces_per_pixel, image_size or the batch size (or raise RasterizationSettings.max_memory_bytes)"
+        )
+
+
 def validate_request(
     batch_size: int, image_size, faces_per_pixel, blur_radius, max_memory_bytes: int = DEFAULT_MEMORY_BUDGET
 ) -> Tuple[int, int]:
@@ -977,15 +994,11 @@ def validate_request(
         raise ValueError(f"blur_radius must be a finite number >= 0; got {blur_radius!r}")
     need = batch_size * hw[0] * hw[1] * k * _BYTES_PER_SLOT
     if need > max_memory_bytes:
-        raise ValueError(
-            f"rasterizing {batch_size} image(s) of {hw[0]}x{hw[1]} with faces_per_pixel={k} needs about "
-            f"{_size(need)} for its fragments, over the budget of {_size(max_memory_bytes)}; "
-            f"lower faces_per_pixel, image_size or the batch size (or raise RasterizationSettings.max_memory_bytes)"
-        )
+        raise MemoryBudgetError(batch_size, hw, k, need, max_memory_bytes)
     return hw
 
 
-def _size(nbytes: float) -> str:
+def format_bytes(nbytes: float) -> str:
     """Human-readable byte count."""
     for unit in ("bytes", "KiB", "MiB", "GiB"):
         if nbytes < 1024 or unit == "GiB":
