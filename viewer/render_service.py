@@ -25,6 +25,7 @@ from core.renderer import MemoryBudgetError
 from .pane_renderer import PaneImage, PaneRenderer
 from .scene_builder import PANES, over_budget_message
 from .state import Snapshot
+from .thread_counts import check_optional_count
 
 # How long the settings must stay unchanged after a render before the inspector's dense copies
 # of its fragments are made.
@@ -158,8 +159,7 @@ class RenderService(QObject):
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
-        if torch_threads is not None and (isinstance(torch_threads, bool) or not isinstance(torch_threads, int) or torch_threads < 1):
-            raise ValueError(f"torch_threads must be None or a positive int, got {torch_threads!r}")
+        check_optional_count("torch_threads", torch_threads)
         self.device = torch.device(device)
         self.torch_threads = torch_threads
         self.parallel = parallel

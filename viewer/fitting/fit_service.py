@@ -31,6 +31,7 @@ from core.fitting import (
 )
 from core.structures import Meshes
 
+from ..thread_counts import check_optional_count
 from .snapshots import CompareImages, MeshSnapshot, compare_images, mesh_snapshot
 
 PHASES = ("idle", "preparing", "running", "paused", "stopped", "finished", "failed")
@@ -292,9 +293,8 @@ class FitService(QObject):
         thread each (None: the Fitter's default, one per view up to the cores for fits large
         enough to gain from them)."""
         super().__init__(parent)
-        for name, count in (("torch_threads", torch_threads), ("view_workers", view_workers)):
-            if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
-                raise ValueError(f"{name} must be None or a positive int, got {count!r}")
+        check_optional_count("torch_threads", torch_threads)
+        check_optional_count("view_workers", view_workers)
         for name, value in (("interval_s", interval_s), ("mesh_interval_s", mesh_interval_s)):
             if not isinstance(value, (int, float)) or not value >= 0:
                 raise ValueError(f"{name} must be a number >= 0, got {value!r}")
