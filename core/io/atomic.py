@@ -58,7 +58,10 @@ def atomic_outputs(paths: Sequence[Path]) -> Iterator[List[BinaryIO]]:
     """
     paths = [Path(p) for p in paths]
     for path in paths:
-        _check_directory(path)
+        try:
+            _check_directory(path)
+        except OSError as exc:  # e.g. no permission to look into the folder
+            raise MeshSaveError(f"cannot save {path}: {exc.strerror or exc}") from exc
     temps: List[Path] = []
     handles: List[BinaryIO] = []
     current = paths[0]

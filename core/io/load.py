@@ -69,6 +69,8 @@ def load_mesh(path: PathLike, device: Device = "cpu") -> Meshes:
     the bottom-left); vertex colours, face colours (averaged onto vertices) and plain material
     colours become TexturesVertex; otherwise `textures` is None. Raises FileNotFoundError for a
     missing file and MeshLoadError (a ValueError) for anything else that is not a usable mesh.
+    A file the mesh refers to that is missing or unreadable (an MTL, a texture image) gives a
+    UserWarning naming it, and the mesh loads without it (as PyTorch3D does).
     """
     return read_mesh_data(path).to_meshes(device)
 

@@ -125,6 +125,17 @@ def check_finite(array: np.ndarray, what: str, where: str, error: Type[ValueErro
         )
 
 
+def check_float32_range(array: np.ndarray, what: str, where: str, error: Type[ValueError]) -> None:
+    """Finite values beyond float32 (|x| > 3.4e38) would become Inf in the float32 tensors of
+    `Meshes`; say so here, naming the file, instead of a NaN-or-Inf error from `Meshes`."""
+    bad = (np.abs(array) > np.finfo(np.float32).max).any(axis=-1)
+    if bad.any():
+        raise error(
+            f"{where}: {int(bad.sum())} of {bad.size} {what} lie beyond the float32 range (|x| > 3.4e38) "
+            f"(the first at index {int(np.argmax(bad))})"
+        )
+
+
 def check_indices(indices: np.ndarray, count: int, what: str, where: str, error: Type[ValueError]) -> None:
     if indices.size and (indices.min() < 0 or indices.max() >= count):
         raise error(
@@ -142,6 +153,7 @@ def check_geometry(verts: np.ndarray, faces: np.ndarray, where: str, error: Type
     if faces.size and not np.issubdtype(faces.dtype, np.integer):
         raise error(f"{where}: faces must hold integer vertex indices; got dtype {faces.dtype}")
     check_finite(verts, "vertices", where, error)
+    check_float32_range(verts, "vertices", where, error)
     check_indices(faces, len(verts), "faces", where, error)
 
 
@@ -156,4 +168,5 @@ def _check_uv_texture(tex: UVTexture, num_faces: int, where: str, error: Type[Va
         raise error(f"{where}: faces_uvs must hold integer indices; got dtype {tex.faces_uvs.dtype}")
     check_finite(tex.image, "texture pixels", where, error)
     check_finite(tex.verts_uvs, "texture coordinates", where, error)
+    check_float32_range(tex.verts_uvs, "texture coordinates", where, error)
     check_indices(tex.faces_uvs, len(tex.verts_uvs), "faces_uvs", where, error)

@@ -2,6 +2,7 @@
 
 What each format keeps besides the triangles:
 - .obj: TexturesVertex colours (`v x y z r g b`) or a TexturesUV texture (MTL + PNG beside it);
+  numbers with nine significant digits, so float32 values come back exactly;
 - .ply: TexturesVertex colours (8-bit), binary;
 - .glb: TexturesVertex colours (8-bit) or a TexturesUV texture (vertices split at UV seams);
 - .stl, .off: geometry only.
@@ -28,6 +29,11 @@ from .save_args import colors_to_uint8, save_path
 from .topology import split_uv_seams
 
 
+# Nine significant digits give back every float32 exactly. save_obj's default '%f' (PyTorch3D's)
+# keeps six decimals only: a mesh measured in metres at millimetre scale would lose its shape.
+_EXACT_FLOAT32 = "%.9g"
+
+
 def save_mesh(path: "str | os.PathLike[str]", meshes: Meshes) -> None:
     """Save the single mesh of `meshes` to `path` (.obj, .ply, .stl, .off or .glb).
 
@@ -46,7 +52,7 @@ def save_mesh(path: "str | os.PathLike[str]", meshes: Meshes) -> None:
     if not len(data.faces):
         raise MeshSaveError(f"{where}: the mesh has no faces")
     if ext == ".obj":
-        write_obj(path, data)
+        write_obj(path, data, _EXACT_FLOAT32)
         return
     if ext == ".ply":
         _drop_texture(data, path, "PLY")

@@ -5,14 +5,17 @@ come back with their node transforms applied (trimesh's `Scene.dump`). Appearanc
 - a texture image with per-vertex uvs (OBJ map_Kd, glTF baseColorTexture times
   baseColorFactor) becomes a UV texture;
 - a material without usable image becomes its uniform colour (OBJ Kd, glTF baseColorFactor,
-  white when a glTF material gives none); uvs without any material give no colour;
+  white when a glTF material gives none), times the part's glTF vertex colours (COLOR_0) if it
+  has them; uvs without any material give no colour (a texture image wins over COLOR_0:
+  one mesh cannot hold both);
 - vertex colours stay vertex colours; face colours are averaged onto the vertices (trimesh's
   conversion);
 - anything else: no colour.
 """
 from __future__ import annotations
 
-import re
+import io
+import warnings
 from pathlib import Path
 from typing import Any, List, Optional
 
@@ -20,35 +23,28 @@ import numpy as np
 import trimesh
 from trimesh.visual.material import PBRMaterial, SimpleMaterial, color_image
 
+from .asset_resolver import AssetResolver
 from .errors import MeshLoadError
 from .formats import extension
 from .mesh_data import MaterialColors, MeshData, UVTexture, check_geometry
-
-
-class _CommentFreeMtlResolver(trimesh.resolvers.FilePathResolver):
-    """trimesh's resolver for the files beside a mesh, with end-of-line comments taken out of
-    MTL files: trimesh 5.2 reads `Kd 0.8 0.1 0.1  # red` as its default grey (PyTorch3D and
-    most readers ignore the comment). A '#' counts as a comment after whitespace only, so file
-    names holding one stay whole."""
-
-    def get(self, name: str) -> bytes:
-        data = super().get(name)
-        if str(name).lower().endswith(".mtl"):
-            data = re.sub(rb"[ \t]+#[^\r\n]*", b"", data)
-        return data
+from .obj_text import clean_obj_text
 
 
 def read_parts(path: Path) -> List[MeshData]:
-    """The triangle meshes in the file at `path` (one per scene instance), in scene order."""
+    """The triangle meshes in the file at `path` (one per scene instance), in scene order.
+
+    Warns (UserWarning) for each file the mesh names that could not be found (an MTL, a
+    texture image) or an image that cannot be decoded, since the mesh then loads without
+    that material or texture.
+    """
     fmt = extension(path)[1:].upper()
-    try:
-        loaded = trimesh.load(str(path), process=False, resolver=_CommentFreeMtlResolver(str(path)))
-    except Exception as exc:  # trimesh raises anything from IndexError to NameError on bad input
-        raise MeshLoadError(f"{path}: not a readable {fmt} file ({_describe(exc)})") from None
+    resolver = AssetResolver(str(path))
+    loaded = _trimesh_load(path, fmt, resolver)
     geometries = list(loaded.geometry.values()) if isinstance(loaded, trimesh.Scene) else [loaded]
     for geometry in geometries:
         if isinstance(geometry, trimesh.Trimesh):
             check_geometry(np.asarray(geometry.vertices), np.asarray(geometry.faces), str(path), MeshLoadError)
+            _keep_vertex_colors(geometry)
     try:
         instances = loaded.dump() if isinstance(loaded, trimesh.Scene) else [loaded]
     except Exception as exc:
@@ -57,9 +53,31 @@ def read_parts(path: Path) -> List[MeshData]:
     if not meshes:
         raise MeshLoadError(f"{path}: {_why_no_mesh(instances, fmt)}")
     try:
-        return [_part_data(mesh) for mesh in meshes]
+        parts = [_part_data(mesh) for mesh in meshes]
     except Exception as exc:  # malformed colours or materials surface only when trimesh converts them
         raise MeshLoadError(f"{path}: could not read the colours or texture ({_describe(exc)})") from None
+    for name in resolver.missing:
+        warnings.warn(f"{path}: cannot find {name!r}, which it refers to; loaded without it", stacklevel=4)
+    for name in resolver.unreadable:
+        warnings.warn(f"{path}: cannot decode the image {name!r}, which it refers to; loaded without it", stacklevel=4)
+    return parts
+
+
+def _trimesh_load(path: Path, fmt: str, resolver: AssetResolver) -> Any:
+    """trimesh's reading of the file (OBJ text cleaned first, see core.io.obj_text); every
+    exception becomes a MeshLoadError naming the file."""
+    try:
+        if path.stat().st_size == 0:
+            raise MeshLoadError(f"{path}: the file is empty (0 bytes): it contains no geometry")
+        source: Any = str(path)
+        if fmt == "OBJ":
+            source = io.BytesIO(clean_obj_text(path.read_bytes(), str(path), MeshLoadError))
+    except OSError as exc:
+        raise MeshLoadError(f"{path}: cannot read the file ({exc.strerror or _describe(exc)})") from None
+    try:
+        return trimesh.load(source, file_type=fmt.lower(), process=False, resolver=resolver)
+    except Exception as exc:  # trimesh raises anything from IndexError to NameError on bad input
+        raise MeshLoadError(f"{path}: not a readable {fmt} file ({_describe(exc)})") from None
 
 
 def _describe(exc: BaseException) -> str:
@@ -83,40 +101,84 @@ def _part_data(mesh: trimesh.Trimesh) -> MeshData:
     faces = np.asarray(mesh.faces, dtype=np.int64)
     visual = mesh.visual
     if isinstance(visual, trimesh.visual.TextureVisuals):
-        return _textured_part(verts, faces, visual)
+        return _textured_part(verts, faces, visual, _vertex_attribute_colors(mesh))
     if isinstance(visual, trimesh.visual.ColorVisuals) and visual.kind in ("vertex", "face"):
         colors = np.asarray(visual.vertex_colors)[:, :3].astype(np.float32) / 255.0
         return MeshData(verts, faces, verts_colors=colors)
     return MeshData(verts, faces)
 
 
-def _textured_part(verts: np.ndarray, faces: np.ndarray, visual: trimesh.visual.TextureVisuals) -> MeshData:
+def _textured_part(
+    verts: np.ndarray, faces: np.ndarray, visual: trimesh.visual.TextureVisuals, vertex_colors: Optional[np.ndarray]
+) -> MeshData:
     material = visual.material
     if _is_placeholder(material):
-        return MeshData(verts, faces)
-    data = _appearance(verts, faces, visual)
+        return MeshData(verts, faces, verts_colors=vertex_colors)
+    data = _appearance(verts, faces, visual, vertex_colors)
     colors = _material_colors(material)
     if colors is not None:
         data.materials[str(material.name)] = colors
     return data
 
 
-def _appearance(verts: np.ndarray, faces: np.ndarray, visual: trimesh.visual.TextureVisuals) -> MeshData:
-    """The part with its material's image (and uvs) or uniform colour, if it has either."""
+def _appearance(
+    verts: np.ndarray, faces: np.ndarray, visual: trimesh.visual.TextureVisuals, vertex_colors: Optional[np.ndarray]
+) -> MeshData:
+    """The part with its material's image (and uvs), or its uniform colour times its vertex
+    colours (glTF's rule), if it has either."""
     material = visual.material
     image = _material_image(material)
     uv = None if visual.uv is None else np.asarray(visual.uv, dtype=np.float64)
     if image is not None and uv is not None and uv.shape == (len(verts), 2):
-        pixels = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
+        pixels = _rgb_pixels(image)
         factor = _base_color_factor(material)
         if factor is not None:
             pixels = pixels * factor
         name = getattr(material, "name", None) or ""
         return MeshData(verts, faces, uv_texture=UVTexture(pixels, uv, faces.copy(), name=str(name)))
     color = _material_color(material)
+    if vertex_colors is not None:
+        return MeshData(verts, faces, verts_colors=vertex_colors * (1.0 if color is None else color))
     if color is None:
         return MeshData(verts, faces)
     return MeshData(verts, faces, verts_colors=np.tile(color, (len(verts), 1)))
+
+
+def _rgb_pixels(image: Any) -> np.ndarray:
+    """A PIL image as (H, W, 3) float32 RGB in [0, 1]. Single-channel images of more than 8
+    bits (16-bit PNG: modes I;16*, I; float: F) are scaled from their own range: PIL's RGB
+    conversion would clip every value above 255 to white."""
+    if image.mode.startswith("I;16") or image.mode == "I":
+        grey = np.asarray(image, dtype=np.float32) / 65535.0
+    elif image.mode == "F":
+        grey = np.asarray(image, dtype=np.float32)
+    else:
+        return np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
+    return np.repeat(np.clip(grey, 0.0, 1.0)[..., None], 3, axis=2)
+
+
+def _keep_vertex_colors(mesh: trimesh.Trimesh) -> None:
+    """Copy a glTF part's COLOR_0 from its TextureVisuals to the mesh's own vertex attributes:
+    trimesh keeps it on the visual when the part also has a material, and `Scene.dump`'s copies
+    of the visual drop it."""
+    colors = getattr(mesh.visual, "vertex_attributes", {}).get("color")
+    if colors is not None:
+        mesh.vertex_attributes["color"] = np.asarray(colors)
+
+
+def _vertex_attribute_colors(mesh: trimesh.Trimesh) -> Optional[np.ndarray]:
+    """A glTF part's COLOR_0 (see `_keep_vertex_colors`) as RGB in [0, 1], if it has one for
+    every vertex; stored as float, or as normalized uint8 / uint16."""
+    colors = mesh.vertex_attributes.get("color")
+    count = len(mesh.vertices)
+    if colors is None:
+        return None
+    colors = np.asarray(colors)
+    if colors.ndim != 2 or colors.shape[0] != count or colors.shape[1] not in (3, 4):
+        return None
+    if np.issubdtype(colors.dtype, np.integer):
+        return colors[:, :3].astype(np.float32) / float(np.iinfo(colors.dtype).max)
+    return np.clip(colors[:, :3].astype(np.float32), 0.0, 1.0)
 
 
 def _material_colors(material: Any) -> Optional[MaterialColors]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -84,12 +85,15 @@ def test_obj_vertex_colours_become_textures_vertex(tmp_path):
 
 
 def test_obj_uvs_without_image(tmp_path):
+    """A missing MTL or image: the mesh loads without it, with a warning naming it (as PyTorch3D)."""
     triangle = "v 0 0 0\nv 1 0 0\nv 0 1 0\nvt 0 0\nvt 1 0\nvt 0 1\nusemtl a\nf 1/1 2/2 3/3\n"
     (tmp_path / "no_mtl.obj").write_text("mtllib absent.mtl\n" + triangle)
-    assert load_mesh(tmp_path / "no_mtl.obj").textures is None  # as PyTorch3D: no material, no textures
+    with pytest.warns(UserWarning, match=r"no_mtl\.obj: cannot find 'absent\.mtl'"):
+        assert load_mesh(tmp_path / "no_mtl.obj").textures is None  # as PyTorch3D: no material, no textures
     (tmp_path / "kd.mtl").write_text("newmtl a\nKd 0.2 0.6 1.0\nmap_Kd absent.png\n")
     (tmp_path / "kd.obj").write_text("mtllib kd.mtl\n" + triangle)
-    colors = load_mesh(tmp_path / "kd.obj").textures.verts_features_packed().numpy()
+    with pytest.warns(UserWarning, match=r"kd\.obj: cannot find 'absent\.png'"):
+        colors = load_mesh(tmp_path / "kd.obj").textures.verts_features_packed().numpy()
     np.testing.assert_allclose(colors, np.tile([0.2, 0.6, 1.0], (3, 1)), atol=0.5 / 255)
 
 
@@ -119,6 +123,122 @@ def test_multi_material_obj_keeps_each_image(tmp_path):
         # The face containing the origin is the red one.
         expected = RED if (np.abs(face_verts).sum(1) == 0).any() else GREEN
         np.testing.assert_allclose(face_colors, np.tile(np.array(expected) / 255, (3, 1)), atol=1e-6)
+
+
+PLAIN_TRIANGLE = "v 0 0 0\nv 1 0 0\nv 0 1 0.5\nf 1 2 3\n"
+
+
+@pytest.mark.parametrize(
+    "contents",
+    [
+        pytest.param("\ufeff" + PLAIN_TRIANGLE, id="utf-8 byte-order mark"),
+        pytest.param(PLAIN_TRIANGLE.replace(" ", "\t"), id="tabs"),
+        pytest.param("".join("  " + line + "\n" for line in PLAIN_TRIANGLE.splitlines()), id="indented"),
+        pytest.param("v 0 0 0  # tip\nv 1 0 0\nv 0 1 0.5 #\nf 1 2 3  # the face\n", id="end-of-line comments"),
+        pytest.param(PLAIN_TRIANGLE.replace("\n", "\r"), id="old Mac line ends"),
+        pytest.param(PLAIN_TRIANGLE.replace("\n", "\r\n"), id="CRLF"),
+    ],
+)
+def test_obj_text_layouts_load_like_the_plain_file(tmp_path, contents):
+    (tmp_path / "t.obj").write_bytes(contents.encode("utf-8"))
+    meshes = load_mesh(tmp_path / "t.obj")
+    np.testing.assert_array_equal(meshes.verts_packed().numpy(), [[0, 0, 0], [1, 0, 0], [0, 1, 0.5]])
+    np.testing.assert_array_equal(meshes.faces_packed().numpy(), [[0, 1, 2]])
+
+
+def test_obj_comment_naming_mtllib_is_not_the_material_library(tmp_path):
+    """trimesh takes the first "mtllib" anywhere in the text, comments included."""
+    obj = write_textured_obj(tmp_path)
+    obj.write_text("# exported without mtllib options\n# mtllib old.mtl\n" + obj.read_text())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert isinstance(load_mesh(obj).textures, TexturesUV)
+
+
+def test_obj_relative_indices_count_back_from_their_own_line(tmp_path):
+    """`f -3 -2 -1` after each object's vertices names that object's last three (OBJ spec),
+    not the file's last three; the same for vt."""
+    Image.fromarray(QUAD_IMAGE).save(tmp_path / "rel.png")
+    (tmp_path / "rel.mtl").write_text("newmtl m\nmap_Kd rel.png\n")
+    (tmp_path / "rel.obj").write_text(
+        "mtllib rel.mtl\nusemtl m\n"
+        "o first\nv 0 0 0\nv 1 0 0\nv 0 1 0\nvt 0 0\nvt 1 0\nvt 0 1\nf -3/-3 -2/-2 -1/-1\n"
+        "o second\nv 5 0 0\nv 6 0 0\nv 5 1 0\nvt 1 1\nf -3/-1 -2/-1 -1/-1\nf 4/4 6/4 -2/-1\n"
+    )
+    meshes = load_mesh(tmp_path / "rel.obj")
+    verts = meshes.verts_packed().numpy()
+    np.testing.assert_array_equal(verts, [[0, 0, 0], [1, 0, 0], [0, 1, 0], [5, 0, 0], [6, 0, 0], [5, 1, 0]])
+    np.testing.assert_array_equal(meshes.faces_packed().numpy(), [[0, 1, 2], [3, 4, 5], [3, 5, 4]])
+    tex = meshes.textures
+    corner_uvs = tex.verts_uvs_padded()[0][tex.faces_uvs_padded()[0]].numpy()
+    np.testing.assert_array_equal(corner_uvs, [[[0, 0], [1, 0], [0, 1]], [[1, 1]] * 3, [[1, 1]] * 3])
+
+
+def _textured_triangle_obj(folder: Path, map_kd: str, image_path: str, mtllib: str = "t.mtl") -> Path:
+    """A triangle whose MTL (at `mtllib`, relative to the OBJ) says `map_Kd <map_kd>`; the
+    image QUAD_IMAGE is written at `image_path` (relative to the OBJ)."""
+    for relative in (image_path, mtllib):
+        (folder / relative).parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(QUAD_IMAGE).save(folder / image_path)
+    (folder / mtllib).write_text(f"newmtl m\nKd 1 1 1\nmap_Kd {map_kd}\n")
+    obj = folder / "t.obj"
+    obj.write_text(f"mtllib {mtllib}\nv 0 0 0\nv 1 0 0\nv 0 1 0\nvt 0 0\nvt 1 0\nvt 0 1\nusemtl m\nf 1/1 2/2 3/3\n")
+    return obj
+
+
+@pytest.mark.parametrize(
+    "map_kd, image_path, mtllib",
+    [
+        pytest.param("textures\\skin.png", "textures/skin.png", "t.mtl", id="backslashes (Windows)"),
+        pytest.param("-s 1 1 1 -o 0 0 0 -blendu on skin.png", "skin.png", "t.mtl", id="map options"),
+        pytest.param("skin.png  # albedo", "skin.png", "t.mtl", id="comment after the name"),
+        pytest.param("my #1 skin.png", "my #1 skin.png", "t.mtl", id="'#' in the name"),
+        pytest.param("Skin.PNG", "skin.png", "t.mtl", id="other letter case"),
+        pytest.param("skin.png", "materials/skin.png", "materials/t.mtl", id="beside an MTL in a subfolder"),
+    ],
+)
+def test_obj_texture_found_as_the_mtl_means_it(tmp_path, map_kd, image_path, mtllib):
+    obj = _textured_triangle_obj(tmp_path, map_kd, image_path, mtllib)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # found: no "cannot find" warning
+        meshes = load_mesh(obj)
+    assert isinstance(meshes.textures, TexturesUV)
+    np.testing.assert_array_equal(meshes.textures.maps_padded()[0].numpy(), QUAD_IMAGE / 255.0)
+
+
+def test_obj_texture_in_a_parent_folder(tmp_path):
+    (tmp_path / "models").mkdir()
+    Image.fromarray(QUAD_IMAGE).save(tmp_path / "skin.png")
+    (tmp_path / "models" / "t.mtl").write_text("newmtl m\nmap_Kd ../skin.png\n")
+    (tmp_path / "models" / "t.obj").write_text(
+        "mtllib t.mtl\nv 0 0 0\nv 1 0 0\nv 0 1 0\nvt 0 0\nvt 1 0\nvt 0 1\nusemtl m\nf 1/1 2/2 3/3\n"
+    )
+    maps = load_mesh(tmp_path / "models" / "t.obj").textures.maps_padded()[0].numpy()
+    np.testing.assert_array_equal(maps, QUAD_IMAGE / 255.0)
+
+
+def test_undecodable_texture_image_is_named_in_a_warning(tmp_path):
+    obj = write_textured_obj(tmp_path)
+    (tmp_path / "quad.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    with pytest.warns(UserWarning, match=r"quad\.obj: cannot decode the image 'quad\.png'"):
+        meshes = load_mesh(obj)
+    np.testing.assert_array_equal(meshes.textures.verts_features_packed().numpy(), np.ones((4, 3)))  # the MTL's Kd
+
+
+def test_mtl_with_byte_order_mark(tmp_path):
+    obj = write_textured_obj(tmp_path)
+    mtl = tmp_path / "quad.mtl"
+    mtl.write_bytes(b"\xef\xbb\xbf" + mtl.read_bytes())
+    assert isinstance(load_mesh(obj).textures, TexturesUV)
+
+
+def test_sixteen_bit_grey_texture_keeps_its_values(tmp_path):
+    """PIL's RGB conversion of a 16-bit grey PNG (mode I;16) clips everything above 255 to white."""
+    obj = write_textured_obj(tmp_path)
+    grey = np.array([[0, 16384], [40000, 65535]], dtype=np.uint16)
+    Image.fromarray(grey).save(tmp_path / "quad.png")
+    maps = load_mesh(obj).textures.maps_padded()[0].numpy()
+    np.testing.assert_allclose(maps, np.repeat(grey[..., None] / 65535.0, 3, axis=2), atol=1e-6)
 
 
 # ------------------------------------------------------------------------------- PLY, STL, OFF
@@ -248,6 +368,23 @@ def test_merge_parts_without_any_colour_has_none():
     merged = merge_parts([tri, tri])
     assert merged.verts_colors is None and merged.uv_texture is None
     np.testing.assert_array_equal(merged.faces, [[0, 1, 2], [3, 4, 5]])
+
+
+def test_glb_vertex_colours_beside_a_material_are_kept(tmp_path):
+    """glTF COLOR_0 with a material (as Blender and trimesh write it) colours the surface,
+    times the baseColorFactor; it used to be replaced by the factor alone."""
+    verts = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0]], dtype=float)
+    material = trimesh.visual.material.PBRMaterial(baseColorFactor=[128, 255, 255, 255])
+    visual = trimesh.visual.TextureVisuals(material=material)
+    visual.vertex_attributes["color"] = np.array([[255, 0, 0, 255], [0, 255, 0, 255], [0, 0, 255, 255]], np.uint8)
+    glb = trimesh.Trimesh(verts, [[0, 1, 2]], visual=visual, process=False).export(file_type="glb")
+    json_length = int.from_bytes(glb[12:16], "little")
+    document = json.loads(glb[20:20 + json_length])
+    primitive = document["meshes"][0]["primitives"][0]
+    assert "COLOR_0" in primitive["attributes"] and "material" in primitive
+    (tmp_path / "c.glb").write_bytes(glb)
+    colors = load_mesh(tmp_path / "c.glb").textures.verts_features_packed().numpy()
+    np.testing.assert_allclose(colors, [[128 / 255, 0, 0], [0, 1, 0], [0, 0, 1]], atol=1e-6)
 
 
 def test_gltf_with_material_colour_only(tmp_path):

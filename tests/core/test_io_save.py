@@ -150,6 +150,30 @@ def test_save_mesh_round_trip_uv_texture(tmp_path, ext):
         assert meshes.verts_packed().shape == original.verts_packed().shape
 
 
+def test_save_mesh_obj_keeps_every_float32_digit(tmp_path):
+    """A small object far from the origin (millimetres, in metres): '%f' kept 6 decimals and
+    collapsed it; save_mesh writes OBJ numbers that read back exactly."""
+    sphere = ico_sphere(1)
+    verts = sphere.verts_packed() * 1e-4 + torch.tensor([2.5e-3, -7.0, 1e-9])
+    colors = torch.rand(len(verts), 3, generator=torch.Generator().manual_seed(3))
+    save_mesh(tmp_path / "small.obj", Meshes([verts], sphere.faces_list(), textures=TexturesVertex([colors])))
+    meshes = load_mesh(tmp_path / "small.obj")
+    assert torch.equal(meshes.verts_packed(), verts) and torch.equal(meshes.faces_packed(), sphere.faces_packed())
+    # trimesh keeps colours as 8-bit values
+    torch.testing.assert_close(meshes.textures.verts_features_packed(), colors, atol=0.5 / 255 + 1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("name", ["my mesh.obj", "mesh #1.obj", "a.b.obj"])
+def test_save_mesh_textured_obj_round_trip_with_awkward_names(tmp_path, name):
+    original = textured_sphere()
+    save_mesh(tmp_path / name, original)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        meshes = load_mesh(tmp_path / name)
+    assert isinstance(meshes.textures, TexturesUV)
+    torch.testing.assert_close(meshes.textures.maps_padded(), original.textures.maps_padded(), atol=1e-6, rtol=0)
+
+
 def test_save_mesh_drops_texture_where_the_format_cannot_hold_it(tmp_path):
     with pytest.warns(UserWarning, match="no UV texture"):
         save_mesh(tmp_path / "s.ply", textured_sphere())
@@ -280,6 +304,23 @@ def test_unwritable_destinations(tmp_path):
     with pytest.raises(MeshSaveError, match="a folder with that name"):
         save_mesh(tmp_path / "dir.obj", ico_sphere(0))
     assert sorted(os.listdir(tmp_path)) == ["dir.obj", "file"]
+
+
+def test_folder_that_cannot_be_searched_gives_mesh_save_error(tmp_path, monkeypatch):
+    """Checking the destination can itself fail (no search permission on the folder): still a
+    MeshSaveError naming the file, not a bare PermissionError."""
+    verts, faces, _ = sphere_data()
+    real_exists = Path.exists
+
+    def no_permission(self, *args, **kwargs):
+        if self.name == "locked":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_exists(self, *args, **kwargs)
+
+    (tmp_path / "locked").mkdir()
+    monkeypatch.setattr(Path, "exists", no_permission)
+    with pytest.raises(MeshSaveError, match=r"cannot save .*a\.obj: Permission denied"):
+        save_obj(tmp_path / "locked" / "a.obj", verts, faces)
 
 
 def test_saved_file_permissions_follow_umask_or_the_replaced_file(tmp_path):
