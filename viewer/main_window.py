@@ -64,6 +64,9 @@ DEFAULT_SIZE = (1800, 1000)
 DOCK_START_WIDTH = 440
 SAVE_CHOICES = {"soft": "Soft pane", "hard": "Hard pane", "both": "Both panes"}
 NPY_FILTER = "Rendered values, float32 NumPy array (*.npy)"
+# The banner above the views: red for what failed, amber for what the user should know.
+ERROR_STYLE = "background: #fde2e2; color: #8a1111; padding: 4px;"
+NOTICE_STYLE = "background: #fff1d6; color: #7a4a00; padding: 4px;"
 
 
 def default_scene_mesh() -> SceneMesh:
@@ -137,7 +140,6 @@ class MainWindow(QMainWindow):
     def _central(self) -> QWidget:
         self.error_banner = QLabel()
         self.error_banner.setWordWrap(True)
-        self.error_banner.setStyleSheet("background: #fde2e2; color: #8a1111; padding: 4px;")
         self.error_banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         dismiss = QToolButton(text="✕")
         dismiss.setToolTip("Dismiss")
@@ -361,7 +363,11 @@ class MainWindow(QMainWindow):
         self.app_settings.set_last_directory(job.path.parent)
         self.clear_error()
         message = f"Opened {mesh.describe()} (centred and scaled to the unit sphere)"
-        self.statusBar().showMessage(message, 10_000)
+        if mesh.load_notes:
+            message += ". Note: " + "; ".join(mesh.load_notes)
+            self.show_notice(message)
+        else:
+            self.statusBar().showMessage(message, 10_000)
         self.mesh_load_finished.emit(True, message)
 
     def _on_load_failed(self, job: MeshLoadJob, path: str, message: str) -> None:
@@ -484,6 +490,15 @@ class MainWindow(QMainWindow):
 
     def show_error(self, message: str) -> None:
         """Show a problem in the banner above the views and in the status bar."""
+        self._show_banner(message, ERROR_STYLE)
+
+    def show_notice(self, message: str) -> None:
+        """Like `show_error`, in amber: something the user should know about that did not fail
+        (a mesh loaded without the texture its file names)."""
+        self._show_banner(message, NOTICE_STYLE)
+
+    def _show_banner(self, message: str, style: str) -> None:
+        self.error_banner.setStyleSheet(style)
         self.error_banner.setText(message)
         self._banner.show()
         self.statusBar().showMessage(message, 15_000)

@@ -8,7 +8,9 @@ No Qt here: loading runs on a worker thread.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +35,8 @@ class SceneMesh:
     `uid` is unique per SceneMesh; render caches use it to know the mesh changed.
     Viewport arrays: verts (V, 3) float32, faces (F, 3) uint32, vertex_colors (V, 3) float32.
     `centre` and `radius` undo the normalisation: source coordinates = verts * radius + centre.
+    `load_notes`: what the file reader warned about while reading it (a texture it names that
+    is missing, say), for the window to tell the user.
     """
 
     meshes: Meshes
@@ -43,6 +47,7 @@ class SceneMesh:
     vertex_colors: np.ndarray
     centre: tuple[float, float, float] = (0.0, 0.0, 0.0)
     radius: float = 1.0
+    load_notes: tuple[str, ...] = ()
     uid: int = field(default_factory=lambda: next(_UIDS))
 
     @property
@@ -107,12 +112,23 @@ def load_scene_mesh(path: str | Path) -> SceneMesh:
     """Read `path` with core.io and prepare it for display.
 
     Raises FileNotFoundError, or ValueError (core.io.MeshLoadError included) with a message
-    naming the file and what is wrong with it.
+    naming the file and what is wrong with it. Warnings of the reader (a missing texture or
+    MTL file: the mesh loads without it) become the SceneMesh's `load_notes`.
     """
     from core.io import load_mesh  # imports trimesh: only when a file is read
 
     path = Path(path)
-    return make_scene_mesh(load_mesh(path), path.name, path.resolve())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        meshes = load_mesh(path)
+    notes = tuple(_without_path(str(w.message), path) for w in caught if issubclass(w.category, UserWarning))
+    return dataclasses.replace(make_scene_mesh(meshes, path.name, path.resolve()), load_notes=notes)
+
+
+def _without_path(message: str, path: Path) -> str:
+    """A reader's message without its leading "<path>: " (the window names the file already)."""
+    prefix = f"{path}: "
+    return message[len(prefix):] if message.startswith(prefix) else message
 
 
 def _largest_face_area(meshes: Meshes) -> float:

@@ -179,6 +179,20 @@ def test_a_bad_file_shows_an_error_and_keeps_the_mesh(qtbot, window, tmp_path, n
     assert not window.error_banner.isVisible()
 
 
+def test_a_mesh_loaded_without_its_texture_says_so(qtbot, window, tmp_path) -> None:
+    (tmp_path / "tri.mtl").write_text("newmtl skin\nKd 0.8 0.2 0.2\nmap_Kd gone.png\n", encoding="utf-8")
+    path = tmp_path / "tri.obj"
+    path.write_text("mtllib tri.mtl\nv 0 0 0\nv 1 0 0\nv 0 1 0\nvt 0 0\nvt 1 0\nvt 0 1\nusemtl skin\nf 1/1 2/2 3/3\n",
+                    encoding="utf-8")
+    ok, message = _open_and_wait(qtbot, window, path)
+    assert ok and window.state.mesh.name == "tri.obj"
+    assert "Opened tri.obj" in message and "'gone.png'" in message and str(tmp_path) not in message
+    assert window.error_banner.isVisible() and window.error_banner.text() == message
+    assert "#fff1d6" in window.error_banner.styleSheet()  # amber: a notice, not a failure
+    window.show_error("boom")
+    assert "#fde2e2" in window.error_banner.styleSheet()
+
+
 def test_a_missing_file_is_reported(qtbot, window, tmp_path) -> None:
     ok, message = _open_and_wait(qtbot, window, tmp_path / "gone.obj")
     assert not ok and "gone.obj" in message
