@@ -386,7 +386,7 @@ class MainWindow(QMainWindow):
 
     def _on_mesh_changed(self, mesh: SceneMesh) -> None:
         self.setWindowTitle(f"{mesh.name} — {APP_NAME}")
-        self.mesh_label.setText(f"{mesh.num_verts} vertices, {mesh.num_faces} faces")
+        self.mesh_label.setText(mesh.counts())
         self.request_render()
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QRunnable, Signal
 
-from .scene_mesh import load_scene_mesh
+from .scene_mesh import load_scene_mesh, without_path
 
 
 class _LoadSignals(QObject):
@@ -26,7 +26,7 @@ class MeshLoadJob(QRunnable):
         try:
             mesh = load_scene_mesh(self.path)
         except (OSError, ValueError, TypeError) as exc:
-            self.signals.failed.emit(str(self.path), _message(exc))
+            self.signals.failed.emit(str(self.path), without_path(_message(exc), self.path))
         except Exception as exc:  # a parser bug must not take the application down
             self.signals.failed.emit(str(self.path), f"unexpected {type(exc).__name__}: {exc}")
         else:

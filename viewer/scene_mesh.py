@@ -63,9 +63,13 @@ class SceneMesh:
         loaded (or generated) in: what a file written for the user should hold."""
         return denormalize_mesh(meshes, self.centre, self.radius)
 
+    def counts(self) -> str:
+        """E.g. "2930 vertices, 5856 faces" ("1 face" for one)."""
+        return f"{_count(self.num_verts, 'vertex', 'vertices')}, {_count(self.num_faces, 'face', 'faces')}"
+
     def describe(self) -> str:
         """E.g. "cow.obj: 2930 vertices, 5856 faces"."""
-        return f"{self.name}: {self.num_verts} vertices, {self.num_faces} faces"
+        return f"{self.name}: {self.counts()}"
 
 
 def make_scene_mesh(meshes: Meshes, name: str, source: Path | None = None) -> SceneMesh:
@@ -121,14 +125,18 @@ def load_scene_mesh(path: str | Path) -> SceneMesh:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
         meshes = load_mesh(path)
-    notes = tuple(_without_path(str(w.message), path) for w in caught if issubclass(w.category, UserWarning))
+    notes = tuple(without_path(str(w.message), path) for w in caught if issubclass(w.category, UserWarning))
     return dataclasses.replace(make_scene_mesh(meshes, path.name, path.resolve()), load_notes=notes)
 
 
-def _without_path(message: str, path: Path) -> str:
+def without_path(message: str, path: str | Path) -> str:
     """A reader's message without its leading "<path>: " (the window names the file already)."""
     prefix = f"{path}: "
     return message[len(prefix):] if message.startswith(prefix) else message
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
 
 
 def _largest_face_area(meshes: Meshes) -> float:

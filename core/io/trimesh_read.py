@@ -15,6 +15,7 @@ come back with their node transforms applied (trimesh's `Scene.dump`). Appearanc
 from __future__ import annotations
 
 import io
+import re
 import warnings
 from pathlib import Path
 from typing import Any, List, Optional
@@ -41,6 +42,8 @@ def read_parts(path: Path) -> List[MeshData]:
     resolver = AssetResolver(str(path))
     loaded = _trimesh_load(path, fmt, resolver)
     geometries = list(loaded.geometry.values()) if isinstance(loaded, trimesh.Scene) else [loaded]
+    if fmt == "PLY":
+        _check_ply_complete(path, geometries)
     for geometry in geometries:
         if isinstance(geometry, trimesh.Trimesh):
             check_geometry(np.asarray(geometry.vertices), np.asarray(geometry.faces), str(path), MeshLoadError)
@@ -76,8 +79,44 @@ def _trimesh_load(path: Path, fmt: str, resolver: AssetResolver) -> Any:
         raise MeshLoadError(f"{path}: cannot read the file ({exc.strerror or _describe(exc)})") from None
     try:
         return trimesh.load(source, file_type=fmt.lower(), process=False, resolver=resolver)
+    except IndexError as exc:
+        if fmt == "OBJ":  # trimesh indexes its arrays with the faces' numbers as they stand
+            raise MeshLoadError(
+                f"{path}: a face refers to a vertex, texture coordinate or normal the file does not have "
+                f"({_describe(exc)})"
+            ) from None
+        raise MeshLoadError(f"{path}: not a readable {fmt} file ({_describe(exc)})") from None
     except Exception as exc:  # trimesh raises anything from IndexError to NameError on bad input
         raise MeshLoadError(f"{path}: not a readable {fmt} file ({_describe(exc)})") from None
+
+
+# A PLY header is a few hundred bytes; a file whose "end_header" is not within this is not one.
+_PLY_HEADER_LIMIT = 65536
+_PLY_ELEMENT = re.compile(rb"^element[ \t]+(vertex|face)[ \t]+(\d+)[ \t]*$", re.MULTILINE)
+
+
+def _check_ply_complete(path: Path, geometries: List[Any]) -> None:
+    """MeshLoadError when a PLY file holds fewer vertices or faces than its header declares:
+    trimesh reads a truncated ASCII PLY as the part that is there, a mesh with faces missing.
+    (Faces may come out more numerous than declared: polygons are split into triangles.)"""
+    with open(path, "rb") as fh:
+        head = fh.read(_PLY_HEADER_LIMIT)
+    end = head.find(b"end_header")
+    declared = {kind.decode(): int(count) for kind, count in _PLY_ELEMENT.findall(head[: max(end, 0)])}
+    verts = sum(len(getattr(g, "vertices", ())) for g in geometries)
+    faces = sum(len(getattr(g, "faces", ())) for g in geometries if isinstance(g, trimesh.Trimesh))
+    for kind, found, short in (("vertex", verts, verts != declared.get("vertex", verts)),
+                               ("face", faces, faces < declared.get("face", 0))):
+        if short:
+            raise MeshLoadError(
+                f"{path}: its header declares {declared[kind]} {kind} records but {found} could be read: "
+                "the file is truncated or damaged"
+            )
+
+
+def _article(fmt: str) -> str:
+    """'an' before a format name said with a vowel sound (OBJ, OFF, STL: "an S-T-L"), else 'a'."""
+    return "an" if fmt[:1] in "AEFHILMNORSX" else "a"
 
 
 def _describe(exc: BaseException) -> str:
@@ -89,7 +128,7 @@ def _why_no_mesh(instances: List[Any], fmt: str) -> str:
     """A user-facing explanation for a file that parsed but holds no triangles."""
     num_points = sum(len(g.vertices) for g in instances if hasattr(g, "vertices"))
     if not instances:
-        return f"contains no geometry (an empty scene, or not a {fmt} mesh file)"
+        return f"contains no geometry (an empty scene, or not {_article(fmt)} {fmt} mesh file)"
     if num_points and all(isinstance(g, (trimesh.Trimesh, trimesh.PointCloud)) for g in instances):
         return f"has {num_points} vertices but no faces: a point cloud, not a triangle mesh"
     kinds = sorted({type(g).__name__ for g in instances})

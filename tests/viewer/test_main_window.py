@@ -172,6 +172,7 @@ def test_a_bad_file_shows_an_error_and_keeps_the_mesh(qtbot, window, tmp_path, n
     ok, message = _open_and_wait(qtbot, window, path)
     assert not ok
     assert name in message and reason in message and "current mesh stays loaded" in message
+    assert str(path) not in message  # the file is named once, by its name
     assert window.error_banner.isVisible() and window.error_banner.text() == message
     assert window.state.mesh is mesh and window.history.stack.count() == 0
     assert np.array_equal(pane_pixels(window, "soft"), shown)

@@ -27,7 +27,7 @@ def test_centred_on_the_bounding_box_and_scaled_to_the_unit_sphere() -> None:
     assert float(verts.norm(dim=1).max()) == pytest.approx(1.0)
     assert np.allclose(mesh.verts, verts.numpy())
     assert mesh.faces.dtype == np.uint32 and mesh.faces.tolist() == [[0, 1, 2]]
-    assert mesh.describe() == "t.obj: 4 vertices, 1 faces"
+    assert mesh.describe() == "t.obj: 4 vertices, 1 face"
 
 
 def test_unused_vertices_are_grey_and_vertex_colours_pass_through() -> None:
