@@ -7,7 +7,7 @@ batch among the arguments; any other mismatch raises a ValueError naming the arg
 from __future__ import annotations
 
 import copy
-from typing import Any, Sequence, Union
+from typing import Any, Union
 
 import torch
 
@@ -72,14 +72,12 @@ class TensorProperties(torch.nn.Module):
     def isempty(self) -> bool:
         return self._N == 0
 
-    def __getitem__(self, index: Union[int, slice, Sequence[int], torch.Tensor]) -> dict:
-        """Return a dict of the properties selected by `index` (int, slice, list or tensor)."""
-        if isinstance(index, int):
-            index = [index]
-        out = {}
-        for name in self._tensor_names:
-            out[name] = getattr(self, name)[index]
-        return out
+    def __getitem__(self, index: Union[int, slice]) -> "TensorAccessor":
+        """A view of batch element(s) `index` (int or slice), PyTorch3D's: `lights[1].location`
+        reads row 1 of `lights.location`, and assigning to it writes that row in place."""
+        if isinstance(index, bool) or not isinstance(index, (int, slice)):
+            raise ValueError(f"Expected index of type int or slice; got {type(index).__name__}")
+        return TensorAccessor(self, index)
 
     def clone(self, other: "TensorProperties" | None = None) -> "TensorProperties":
         other = copy.copy(self) if other is None else other
@@ -110,3 +108,33 @@ class TensorProperties(torch.nn.Module):
             if t.shape[0] == self._N:
                 setattr(self, name, t[batch_idx])
         return self
+
+
+class TensorAccessor:
+    """Element `index` (an int or a slice) of a TensorProperties' batch, read and written through
+    attributes: `accessor.name` is `obj.name[index]`, and `accessor.name = value` writes
+    `obj.name[index]` in place (value converted to the tensor's dtype and device). As in
+    PyTorch3D, an argument given with a batch of 1 is broadcast as one shared row: writing it
+    through any element writes it for all. Attributes that are not tensors read as they are
+    and cannot be set."""
+
+    def __init__(self, class_object: TensorProperties, index: Union[int, slice]) -> None:
+        self.__dict__["class_object"] = class_object
+        self.__dict__["index"] = index
+
+    def __getattr__(self, name: str) -> Any:
+        obj = self.__dict__["class_object"]
+        if not hasattr(obj, name):
+            raise AttributeError(f"{type(obj).__name__} has no attribute {name!r}")
+        value = getattr(obj, name)
+        return value[self.__dict__["index"]] if torch.is_tensor(value) else value
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        obj, index = self.__dict__["class_object"], self.__dict__["index"]
+        target = getattr(obj, name, None)
+        if not torch.is_tensor(target):
+            raise AttributeError(f"can only set tensor attributes of {type(obj).__name__}; {name!r} is not one")
+        value = torch.as_tensor(value, dtype=target.dtype, device=target.device)
+        if target.dim() > 1 and value.dim() > 1 and value.shape[1:] != target.shape[1:]:
+            raise ValueError(f"{name}: expected rows of shape {tuple(target.shape[1:])}; got {tuple(value.shape)}")
+        target[index] = value

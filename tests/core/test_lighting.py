@@ -235,7 +235,8 @@ def test_light_batch_broadcast_clone_getitem_to():
     other.location[0, 0] = 7.0
     assert lights.location[0, 0] == 0.0
     item = lights[1]
-    torch.testing.assert_close(item["location"], torch.tensor([[0.0, 0.0, 2.0]]))
+    torch.testing.assert_close(item.location, torch.tensor([0.0, 0.0, 2.0]))
+    assert lights[0:2].location.shape == (2, 3)
     moved = lights.to("cpu")
     assert moved.location.device.type == "cpu" and moved.device.type == "cpu"
 
@@ -258,3 +259,25 @@ def test_materials_defaults_and_validation():
     c = m2.clone()
     c.diffuse_color[0, 0] = 0.5
     assert m2.diffuse_color[0, 0] == 1.0
+
+
+def test_indexing_gives_pytorch3d_accessors_that_read_and_write_one_element():
+    lights = PointLights(location=[[0.0, 0.0, 1.0], [0.0, 0.0, 2.0]], diffuse_color=[[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]])
+    lights[1].location = [1.0, 2.0, 3.0]
+    torch.testing.assert_close(lights.location, torch.tensor([[0.0, 0.0, 1.0], [1.0, 2.0, 3.0]]))
+    lights[0].diffuse_color = torch.tensor([1.0, 1.0, 1.0], dtype=torch.float64)  # converted to the tensor's dtype
+    assert lights.diffuse_color.dtype == torch.float32
+    torch.testing.assert_close(lights.diffuse_color[0], torch.ones(3))
+    torch.testing.assert_close(lights.diffuse_color[1], torch.tensor([0.4, 0.5, 0.6]))
+    assert lights[0].device == lights.device  # other attributes read as they are
+    materials = Materials(shininess=[10.0, 20.0])
+    assert float(materials[1].shininess) == 20.0
+    for bad in ([0], torch.tensor([0]), True):
+        with pytest.raises(ValueError, match="int or slice"):
+            lights[bad]
+    with pytest.raises(AttributeError, match="nothing"):
+        lights[0].nothing
+    with pytest.raises(AttributeError, match="tensor attributes"):
+        lights[0].device = "cpu"
+    with pytest.raises(ValueError, match="rows of shape"):
+        lights[0:2].location = torch.zeros(2, 4)
