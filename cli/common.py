@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 from typing import Sequence
 
@@ -97,11 +98,17 @@ def write_files(payloads: dict[Path, bytes]) -> None:
 
 
 def load_mesh_or_fail(path: str, device: str):
-    """core.io.load_mesh, with its errors turned into CliError lines."""
+    """core.io.load_mesh, with its errors turned into CliError lines and its warnings (a texture
+    the file names but that is missing, say) printed as one "warning: ..." line each."""
     from core.io import load_mesh
 
     try:
-        return load_mesh(path, device=device)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", UserWarning)
+            mesh = load_mesh(path, device=device)
+        for warning in caught:
+            print(f"warning: {warning.message}", file=sys.stderr)
+        return mesh
     except FileNotFoundError:
         raise CliError(f"{path}: no such file") from None
     except (ValueError, OSError) as exc:

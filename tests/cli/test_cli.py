@@ -109,6 +109,15 @@ def test_render_notes_when_faces_per_pixel_loses_coverage(tmp_path, mesh_file, c
     assert capsys.readouterr().err == ""  # the suggested K loses nothing
 
 
+def test_render_warns_in_one_line_when_the_mesh_loads_without_its_texture(tmp_path, capsys):
+    (tmp_path / "t.mtl").write_text("newmtl skin\nKd 0.8 0.2 0.2\nmap_Kd gone.png\n")
+    mesh = tmp_path / "t.obj"
+    mesh.write_text("mtllib t.mtl\nv 0 0 0\nv 1 0 0\nv 0 1 0\nvt 0 0\nvt 1 0\nvt 0 1\nusemtl skin\nf 1/1 2/2 3/3\n")
+    assert cli_main(["render", str(mesh), "--out", str(tmp_path / "t.png"), "--image-size", "16"]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("warning: ") and "'gone.png'" in err and err.count("\n") == 1, err
+
+
 def test_render_options_change_the_picture(tmp_path, mesh_file):
     a, b, c = (tmp_path / f"{n}.png" for n in "abc")
     assert cli_main(["render", mesh_file, "--out", str(a), "--image-size", "32"]) == 0
