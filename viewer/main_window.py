@@ -17,6 +17,7 @@ from PySide6.QtGui import (
     QDropEvent,
     QGuiApplication,
     QKeySequence,
+    QResizeEvent,
     QShowEvent,
 )
 from PySide6.QtWidgets import (
@@ -213,15 +214,43 @@ class MainWindow(QMainWindow):
     def _size_docks(self) -> None:
         """Starting widths of the side columns: their panels' width, but at most 2/9 of the
         window each, so that on a small screen the views keep most of it."""
-        cap = max(DOCK_MIN_WIDTH, self.width() * 2 // 9)
-        columns: dict[Qt.DockWidgetArea, list[QDockWidget]] = {}
-        for dock in self._start_widths:
-            area = self.dockWidgetArea(dock)
-            if area in (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea):
-                columns.setdefault(area, []).append(dock)
+        cap = self._column_cap()
+        columns = self._side_columns()
         widths = [min(cap, max(self._start_widths[dock] for dock in column)) for column in columns.values()]
         self.resizeDocks([column[0] for column in columns.values()], widths, Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["Fragment inspector"]], [300], Qt.Orientation.Vertical)
+
+    def _column_cap(self) -> int:
+        return max(DOCK_MIN_WIDTH, self.width() * 2 // 9)
+
+    def _side_columns(self) -> dict[Qt.DockWidgetArea, list[QDockWidget]]:
+        """The panel docks in the left and right columns (floating or hidden ones left out)."""
+        columns: dict[Qt.DockWidgetArea, list[QDockWidget]] = {}
+        for dock in self._start_widths:
+            area = self.dockWidgetArea(dock)
+            if not dock.isFloating() and area in (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea):
+                columns.setdefault(area, []).append(dock)
+        return columns
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self._views_shared and 0 < event.size().width() < event.oldSize().width():
+            QTimer.singleShot(0, self._keep_room_for_views)
+
+    def _keep_room_for_views(self) -> None:
+        """After the window narrowed: side columns wider than 2/9 of it give way (Qt takes the
+        whole loss from the views otherwise), and a viewport squeezed under half a pane's width
+        gets its third back."""
+        cap = self._column_cap()
+        wide = [column[0] for column in self._side_columns().values() if column[0].width() > cap]
+        if wide:
+            self.resizeDocks(wide, [cap] * len(wide), Qt.Orientation.Horizontal)
+        QTimer.singleShot(0, self._unsqueeze_viewport)
+
+    def _unsqueeze_viewport(self) -> None:
+        sizes = self._views_splitter.sizes()
+        if sizes[0] < min(sizes[1:]) // 2:
+            self._share_views()
 
     def _create_menus(self) -> None:
         bar = self.menuBar()

@@ -532,3 +532,26 @@ def test_undo_names_say_which_panel_a_setting_is_in(window) -> None:
     assert stack.undoText() == "Set light type"
     window.history.set_value("blend.sigma", 1e-3)
     assert stack.undoText() == "Set σ (sigma)"
+
+
+def test_a_window_made_narrower_keeps_room_for_its_views(qtbot, window) -> None:
+    """Qt takes all of a window's lost width from its central views; the side columns must give
+    way too, and a viewport squeezed beside the panes must get its share back."""
+    from viewer.fitting import install_fitting
+
+    controller = install_fitting(window, confirm_close=lambda: True)
+    try:
+        window.resize(1800, 1000)
+        qtbot.wait(100)
+        window.resize(1280, 720)
+
+        def views() -> list[int]:
+            return [window.viewport.width()] + [pane.width() for pane in window.panes.values()]
+
+        qtbot.waitUntil(lambda: max(views()) - min(views()) <= 0.15 * max(views()), timeout=5_000)
+        cap = max(main_window.DOCK_MIN_WIDTH, window.width() * 2 // 9)
+        for title in ("Rasterization", "Camera"):
+            assert window.docks[title].width() <= cap + 2, (title, window.docks[title].width())
+        assert window.centralWidget().width() >= 0.45 * window.width()
+    finally:
+        controller.shutdown()
