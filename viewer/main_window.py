@@ -52,6 +52,7 @@ from .undo import EditHistory
 from .views.image_view import qimage_from_rgb
 from .views.inspector import FragmentInspector
 from .views.panes import RenderPane
+from .views.sweep_dialog import SweepDialog
 from .views.viewport import Viewport
 
 APP_NAME = "RasterLab"
@@ -102,6 +103,7 @@ class MainWindow(QMainWindow):
         self.last_result: RenderResult | None = None
         self._load_jobs: list[MeshLoadJob] = []
         self._view_menu: QMenu | None = None
+        self.sweep_dialog: SweepDialog | None = None
         self._start_widths: dict[QDockWidget, int] = {}
         self._views_shared = False
         self.presets = self._load_presets(problems)
@@ -285,6 +287,10 @@ class MainWindow(QMainWindow):
             action.setToolTip(preset.about)
         presets_menu.setToolTipsVisible(True)
         self._view_menu = bar.addMenu("&View")
+        sweep = self._view_menu.addAction("Parameter &Sweep…", self.show_sweep)
+        sweep.setToolTip("The soft pane at several values of σ, γ, faces per pixel or blur radius, side by side")
+        self._view_menu.setToolTipsVisible(True)
+        self._view_menu.addSeparator()
 
     def _create_status_bar(self) -> None:
         status = self.statusBar()
@@ -495,6 +501,15 @@ class MainWindow(QMainWindow):
     def _confirm_overwrite(self, path: Path) -> bool:
         answer = QMessageBox.question(self, "Replace file?", f"{path} already exists. Replace it?")
         return answer == QMessageBox.StandardButton.Yes
+
+    def show_sweep(self) -> SweepDialog:
+        """Open (or bring up) the parameter sweep window."""
+        if self.sweep_dialog is None:
+            self.sweep_dialog = SweepDialog(self.state, self.history, self)
+        self.sweep_dialog.show()
+        self.sweep_dialog.raise_()
+        self.sweep_dialog.activateWindow()
+        return self.sweep_dialog
 
     def copy_image(self, which: str = "both") -> None:
         try:

@@ -1,0 +1,240 @@
+"""View › Parameter sweep: the soft pane at several values of σ, γ, K or the blur radius, side by
+side, rendered off the GUI thread (viewer.sweep). Clicking a render uses its value (one undo
+step); Save… writes the grid, captions included, as a PNG."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSize, Qt, QThreadPool
+from PySide6.QtGui import QCloseEvent, QIcon, QPixmap
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QFileDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..image_files import write_png
+from ..parameters import param
+from ..state import SceneState
+from ..sweep import (
+    DEFAULT_STEPS,
+    MAX_STEPS,
+    MIN_STEPS,
+    SWEEPABLE,
+    SweepJob,
+    default_range,
+    sweep_values,
+    swept_values,
+    value_label,
+)
+from ..undo import EditHistory
+from .image_view import qimage_from_rgb, rgb_from_qimage
+
+THUMB_SIZE = 180
+COLUMNS = 4
+
+
+class SweepDialog(QDialog):
+    """Non-modal: the scene keeps responding while a sweep renders. A sweep shows the scene as
+    it was when Render was pressed (the note under the buttons says when it no longer is)."""
+
+    def __init__(self, state: SceneState, history: EditHistory, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Parameter sweep (soft pane)")
+        self._state, self._history = state, history
+        self._sweep_id = 0
+        self._job: SweepJob | None = None
+        self._jobs: list[SweepJob] = []  # kept alive until they report
+        self._values: list[float | int] = []
+        self._key = SWEEPABLE[0]
+        self._made_at_revision = -1
+
+        self.key_combo = QComboBox()
+        for key in SWEEPABLE:
+            self.key_combo.addItem(param(key).label, key)
+        self.first_edit, self.last_edit = QLineEdit(), QLineEdit()
+        for edit in (self.first_edit, self.last_edit):
+            edit.setMaximumWidth(110)
+        self.steps_spin = QSpinBox(minimum=MIN_STEPS, maximum=MAX_STEPS, value=DEFAULT_STEPS)
+        self.render_button = QPushButton("Render")
+        self.save_button = QPushButton("Save…")
+        self.save_button.setEnabled(False)
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        controls = QHBoxLayout()
+        for label, widget in (("Sweep", self.key_combo), ("from", self.first_edit), ("to", self.last_edit),
+                              ("steps", self.steps_spin)):
+            controls.addWidget(QLabel(label))
+            controls.addWidget(widget)
+        controls.addStretch(1)
+        controls.addWidget(self.render_button)
+        controls.addWidget(self.save_button)
+
+        self.grid_widget = QWidget()
+        self.grid = QGridLayout(self.grid_widget)
+        self.grid.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.tiles: list[QToolButton] = []
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.grid_widget)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(controls)
+        layout.addWidget(self.status)
+        layout.addWidget(scroll, 1)
+        self.resize(COLUMNS * (THUMB_SIZE + 24 + self.grid.horizontalSpacing()) + 60, 2 * (THUMB_SIZE + 80) + 90)
+
+        self.key_combo.currentIndexChanged.connect(self._fill_range)
+        self.render_button.clicked.connect(self.render_sweep)
+        self.save_button.clicked.connect(self.save_dialog)
+        state.settings_changed.connect(self._note_staleness)
+        state.mesh_changed.connect(self._note_staleness)
+        self._fill_range()
+
+    # -- setting up a sweep ------------------------------------------------------------------------
+    def _fill_range(self) -> None:
+        key = self.key_combo.currentData()
+        first, last = default_range(key, self._state.settings)
+        self.first_edit.setText(f"{first:g}")
+        self.last_edit.setText(f"{last:g}")
+        spec = param(key)
+        tip = f"{spec.label}: {spec.range_text()}{' (log spaced)' if spec.log else ''}"
+        self.first_edit.setToolTip(tip)
+        self.last_edit.setToolTip(tip)
+
+    def set_sweep(self, key: str, first: float, last: float, steps: int) -> None:
+        """Fill in the controls (as a user would) without rendering."""
+        self.key_combo.setCurrentIndex(SWEEPABLE.index(key))
+        self.first_edit.setText(f"{first:g}")
+        self.last_edit.setText(f"{last:g}")
+        self.steps_spin.setValue(steps)
+
+    def render_sweep(self) -> None:
+        """Start rendering the sweep the controls describe (a sweep in flight is dropped)."""
+        key = self.key_combo.currentData()
+        try:
+            first, last = (_number(edit.text(), key) for edit in (self.first_edit, self.last_edit))
+            values = sweep_values(key, first, last, self.steps_spin.value())
+        except (TypeError, ValueError) as exc:
+            self.status.setText(f"Cannot sweep: {exc}")
+            return
+        if self._job is not None:
+            self._job.cancel()
+        self._sweep_id += 1
+        self._key, self._values = key, values
+        self._made_at_revision = self._state.revision
+        self._make_tiles()
+        job = self._job = SweepJob(self._state.mesh, self._state.settings, key, values, self._sweep_id)
+        job.setAutoDelete(False)
+        job.signals.rendered.connect(self._on_rendered)
+        job.signals.failed.connect(self._on_failed)
+        job.signals.finished.connect(self._on_finished)
+        self._jobs.append(job)
+        self.save_button.setEnabled(False)
+        self.status.setText(f"Rendering {len(values)} values of {param(key).label}…")
+        QThreadPool.globalInstance().start(job)
+
+    def _make_tiles(self) -> None:
+        for tile in self.tiles:
+            tile.deleteLater()
+        self.tiles = []
+        for index, value in enumerate(self._values):
+            tile = QToolButton()
+            tile.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
+            tile.setIconSize(QSize(THUMB_SIZE, THUMB_SIZE))
+            tile.setFixedWidth(THUMB_SIZE + 24)  # equal columns whatever the captions' widths
+            tile.setText(f"{value_label(self._key, value)}\nrendering…\n")
+            tile.setToolTip(f"Use {value_label(self._key, value)} (one undo step)")
+            tile.clicked.connect(lambda _checked=False, i=index: self.use(i))
+            self.grid.addWidget(tile, index // COLUMNS, index % COLUMNS)
+            self.tiles.append(tile)
+
+    # -- results -----------------------------------------------------------------------------------
+    def _on_rendered(self, index: int, image, sweep_id: int) -> None:
+        if sweep_id != self._sweep_id:
+            return
+        pixmap = QPixmap.fromImage(qimage_from_rgb(image.display)).scaled(
+            THUMB_SIZE, THUMB_SIZE, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation
+        )
+        tile = self.tiles[index]
+        tile.setIcon(QIcon(pixmap))
+        report = image.k_report
+        lost = f"K too small at {100.0 * report.lost / max(report.covered, 1):.1f} % px" if report and report.lost else ""
+        # Always three lines: tiles of one row keep their pictures level.
+        tile.setText(f"{value_label(self._key, self._values[index])}\n{image.milliseconds:.0f} ms\n{lost}")
+        if lost:
+            tile.setToolTip(f"{tile.toolTip()}\n{report.details()}")
+
+    def _on_failed(self, index: int, message: str, sweep_id: int) -> None:
+        if sweep_id == self._sweep_id:
+            self.tiles[index].setText(f"{value_label(self._key, self._values[index])}\nnot rendered\n")
+            self.tiles[index].setToolTip(message)
+
+    def _on_finished(self, sweep_id: int) -> None:
+        self._jobs = [job for job in self._jobs if job.sweep_id != sweep_id]
+        if sweep_id == self._sweep_id:
+            self._job = None
+            self.save_button.setEnabled(True)
+            self.status.setText(f"{param(self._key).label}: click a render to use its value.")
+            self._note_staleness()
+
+    def _note_staleness(self, *_args) -> None:
+        if self._job is None and self.tiles and self._state.revision != self._made_at_revision:
+            self.status.setText("The scene has changed since this sweep was rendered: Render again to update it.")
+
+    # -- actions -----------------------------------------------------------------------------------
+    def use(self, index: int) -> None:
+        """Set the sweep's setting to its `index`-th value (one undo step)."""
+        value = self._values[index]
+        self._history.set_values(swept_values(self._key, value), f"Use {value_label(self._key, value)} from the sweep")
+
+    def grid_image(self):
+        """The grid of renders and captions as an RGB uint8 array."""
+        return rgb_from_qimage(self.grid_widget.grab().toImage())
+
+    def save(self, path: str | Path, overwrite: bool = False) -> Path:
+        return write_png(self.grid_image(), path, overwrite=overwrite)
+
+    def save_dialog(self) -> None:
+        stem = Path(self._state.mesh.name).stem.replace(" ", "_")
+        path, _ = QFileDialog.getSaveFileName(self, "Save sweep", f"{stem}-sweep.png", "PNG image (*.png)")
+        if not path:
+            return
+        target = Path(path) if path.lower().endswith(".png") else Path(path + ".png")
+        if target != Path(path) and target.exists():
+            answer = QMessageBox.question(self, "Replace file?", f"{target} already exists. Replace it?")
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        try:
+            written = self.save(target, overwrite=True)  # the file dialog asked before replacing
+        except (OSError, ValueError) as exc:
+            self.status.setText(f"Could not save {target.name}: {exc}")
+            return
+        self.status.setText(f"Saved {written}")
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self._job is not None:
+            self._job.cancel()
+        super().closeEvent(event)
+
+
+def _number(text: str, key: str) -> float | int:
+    """A typed bound of the sweep of `key`: a whole number for integer settings."""
+    value = float(text)
+    if param(key).kind != "int":
+        return value
+    if not value.is_integer():
+        raise ValueError(f"{param(key).label} takes whole numbers; got {text.strip()!r}")
+    return int(value)
