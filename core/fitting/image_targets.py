@@ -156,6 +156,11 @@ def _read_rgba(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
     try:
         with Image.open(path) as image:
+            if not _has_alpha(image):
+                raise ValueError(
+                    f"{path} has no alpha channel: the silhouette is read from alpha, so the object needs a "
+                    "transparent background (an image without one would ask for a silhouette filling the frame)"
+                )
             rgba = np.asarray(image.convert("RGBA"), dtype=np.float32) / 255.0
     except FileNotFoundError:
         raise ValueError(f"{path} is listed in {CAMERAS_FILE} but does not exist") from None
@@ -164,6 +169,12 @@ def _read_rgba(path: Path) -> tuple[np.ndarray, np.ndarray]:
     alpha = rgba[..., 3]
     rgb = rgba[..., :3] * alpha[..., None] + (1.0 - alpha[..., None])
     return np.ascontiguousarray(rgb), np.ascontiguousarray(alpha)
+
+
+def _has_alpha(image: Any) -> bool:
+    """Whether a PIL image carries transparency: an alpha band, or a transparent palette entry
+    or colour (PNG's tRNS)."""
+    return "A" in image.getbands() or "transparency" in image.info
 
 
 def _view_pose(view: Dict[str, Any], where: str) -> tuple[torch.Tensor, torch.Tensor]:

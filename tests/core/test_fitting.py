@@ -414,6 +414,14 @@ def test_opencv_image_targets_bad_calibrations(tmp_path, small_targets, damage, 
         load_image_targets(tmp_path)
 
 
+def _drop_alpha(path) -> None:
+    from PIL import Image
+
+    with Image.open(path) as image:
+        rgb = image.convert("RGB")
+    rgb.save(path)
+
+
 @pytest.mark.parametrize(
     "damage, message",
     [
@@ -422,6 +430,7 @@ def test_opencv_image_targets_bad_calibrations(tmp_path, small_targets, damage, 
         (lambda d: (d / "cameras.json").write_text('{"views": []}'), "non-empty 'views'"),
         (lambda d: (d / "view_002.png").unlink(), "does not exist"),
         (lambda d: (d / "view_001.png").write_bytes(b"garbage"), "not a readable image"),
+        (lambda d: _drop_alpha(d / "view_001.png"), "view_001.png has no alpha channel"),
         (lambda d: _edit_view(d, 1, {"R": [[1, 0], [0, 1]], "T": [0, 0, 1]}), "3x3"),
         (lambda d: _edit_view(d, 1, {"dist": 2.0}), "missing"),
         (lambda d: _edit_view(d, 1, {"dist": -1, "elev": 0, "azim": 0}), "dist must be > 0"),
