@@ -565,6 +565,8 @@ class MainWindow(QMainWindow):
         self.app_settings.save_settings(self.state.settings)
         self.app_settings.save_layout(self.saveGeometry(), self.saveState())
         self.app_settings.sync()
+        if self.sweep_dialog is not None:
+            self.sweep_dialog.close()  # stops a sweep in flight after its current render
         self.service.shutdown()
         super().closeEvent(event)
 

@@ -103,6 +103,10 @@ class SweepJob(QRunnable):
     def cancel(self) -> None:
         self._cancelled.set()
 
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
     def run(self) -> None:
         torch.set_num_threads(1)  # per thread here; the panes' workers render beside it
         renderer = PaneRenderer("soft")

@@ -104,3 +104,12 @@ def test_save_writes_the_grid_and_never_overwrites_silently(qtbot, window, tmp_p
     with pytest.raises(FileExistsError):
         dialog.save(out)
     assert out.read_bytes() == before
+
+
+def test_closing_the_window_stops_a_sweep_in_flight(qtbot, window) -> None:
+    dialog = window.show_sweep()
+    dialog.set_sweep("blend.sigma", 1e-5, 1e-3, 12)
+    dialog.render_sweep()
+    job = dialog.job
+    window.close()
+    assert job.cancelled and not dialog.isVisible()

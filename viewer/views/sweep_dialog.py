@@ -55,7 +55,7 @@ class SweepDialog(QDialog):
         self.setWindowTitle("Parameter sweep (soft pane)")
         self._state, self._history = state, history
         self._sweep_id = 0
-        self._job: SweepJob | None = None
+        self.job: SweepJob | None = None  # the sweep in flight
         self._jobs: list[SweepJob] = []  # kept alive until they report
         self._values: list[float | int] = []
         self._key = SWEEPABLE[0]
@@ -130,13 +130,13 @@ class SweepDialog(QDialog):
         except (TypeError, ValueError) as exc:
             self.status.setText(f"Cannot sweep: {exc}")
             return
-        if self._job is not None:
-            self._job.cancel()
+        if self.job is not None:
+            self.job.cancel()
         self._sweep_id += 1
         self._key, self._values = key, values
         self._made_at_revision = self._state.revision
         self._make_tiles()
-        job = self._job = SweepJob(self._state.mesh, self._state.settings, key, values, self._sweep_id)
+        job = self.job = SweepJob(self._state.mesh, self._state.settings, key, values, self._sweep_id)
         job.setAutoDelete(False)
         job.signals.rendered.connect(self._on_rendered)
         job.signals.failed.connect(self._on_failed)
@@ -185,13 +185,13 @@ class SweepDialog(QDialog):
     def _on_finished(self, sweep_id: int) -> None:
         self._jobs = [job for job in self._jobs if job.sweep_id != sweep_id]
         if sweep_id == self._sweep_id:
-            self._job = None
+            self.job = None
             self.save_button.setEnabled(True)
             self.status.setText(f"{param(self._key).label}: click a render to use its value.")
             self._note_staleness()
 
     def _note_staleness(self, *_args) -> None:
-        if self._job is None and self.tiles and self._state.revision != self._made_at_revision:
+        if self.job is None and self.tiles and self._state.revision != self._made_at_revision:
             self.status.setText("The scene has changed since this sweep was rendered: Render again to update it.")
 
     # -- actions -----------------------------------------------------------------------------------
@@ -225,8 +225,8 @@ class SweepDialog(QDialog):
         self.status.setText(f"Saved {written}")
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if self._job is not None:
-            self._job.cancel()
+        if self.job is not None:
+            self.job.cancel()
         super().closeEvent(event)
 
 
