@@ -43,6 +43,7 @@ from .mesh_loader import MeshLoadJob
 from .pane_renderer import PaneImage, shaded_readout
 from .panels import blend, camera, lights, material, raster
 from .presets import Preset, load_presets
+from .render_code import PACKAGES, render_code
 from .render_service import RenderResult, RenderService
 from .scene_builder import PANES
 from .scene_mesh import SceneMesh, make_scene_mesh
@@ -280,6 +281,10 @@ class MainWindow(QMainWindow):
         copy = edit_menu.addAction("&Copy Image", lambda: self.copy_image("both"))
         copy.setShortcut(QKeySequence("Ctrl+Shift+C"))
         copy.setToolTip("Copy both panes, side by side, to the clipboard")
+        code_menu = edit_menu.addMenu("Copy Render Co&de")
+        for pane in PANES:
+            for package, label in PACKAGES.items():
+                code_menu.addAction(f"{pane.title()} pane, {label} imports", lambda p=pane, k=package: self.copy_render_code(p, k))
 
         presets_menu = bar.addMenu("&Presets")
         for preset in self.presets:
@@ -501,6 +506,16 @@ class MainWindow(QMainWindow):
     def _confirm_overwrite(self, path: Path) -> bool:
         answer = QMessageBox.question(self, "Replace file?", f"{path} already exists. Replace it?")
         return answer == QMessageBox.StandardButton.Yes
+
+    def copy_render_code(self, pane: str, package: str = "pytorch3d") -> str:
+        """Put Python that builds `pane`'s renderer with the current settings on the clipboard
+        (viewer.render_code); return it."""
+        code = render_code(self.state.settings, pane, package)
+        QGuiApplication.clipboard().setText(code)
+        self.statusBar().showMessage(
+            f"Copied the {pane} pane's renderer as Python ({PACKAGES[package]} imports) to the clipboard", 10_000
+        )
+        return code
 
     def show_sweep(self) -> SweepDialog:
         """Open (or bring up) the parameter sweep window."""

@@ -147,13 +147,19 @@ _SHADER_CLASSES: dict[str, Callable[..., torch.nn.Module]] = {
 }
 
 
+def shader_class(name: str) -> Callable[..., torch.nn.Module]:
+    """The core shader class of a shader choice (the silhouette's is built apart: it takes only
+    blend parameters)."""
+    return _SHADER_CLASSES[name]
+
+
 def build_shader(settings: Settings, pane: str, device: torch.device, cameras=None) -> torch.nn.Module:
     """The pane's shader with this scene's cameras (`cameras` when the caller has built them),
     lights, materials and blend parameters."""
     name = shader_name(settings, pane)
     if name == SILHOUETTE:
         return SoftSilhouetteShader(blend_params=blend_params(settings))
-    return _SHADER_CLASSES[name](
+    return shader_class(name)(
         device=device,
         cameras=build_cameras(settings, device) if cameras is None else cameras,
         lights=build_lights(settings, device),
