@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from core.io import depth_grey
-from core.renderer import Fragments, MeshRasterizer, softmax_blend_shares
+from core.renderer import Fragments, MeshRasterizer, silhouette_alpha_gradient, softmax_blend_shares
 
 from .parameters import DEPTH_SHADERS, Settings
 from .scene_builder import (
@@ -45,7 +45,9 @@ class FragmentMaps:
     for a depth map), k_state (H, W) int8: 0, or CROWDED where more than K faces were within
     reach, or LOST where the face containing the pixel centre was among those dropped;
     shares (H, W, K) and background_share (H, W): each layer's and the background's share of
-    the soft Phong / Gouraud colour (core's softmax_blend_shares; None for other shaders).
+    the soft Phong / Gouraud colour (core's softmax_blend_shares; None for other shaders);
+    alpha_gradient (H, W, K): each layer's ∂α/∂dist, how the soft coverage responds to moving
+    that face (core's silhouette_alpha_gradient; None for shaders without a soft coverage).
     """
 
     pix_to_face: np.ndarray
@@ -56,6 +58,7 @@ class FragmentMaps:
     k_state: np.ndarray | None = None
     shares: np.ndarray | None = None
     background_share: np.ndarray | None = None
+    alpha_gradient: np.ndarray | None = None
 
     @property
     def alpha(self) -> np.ndarray | None:
@@ -89,9 +92,10 @@ class FragmentMaps:
             return text + "empty"
         b = self.bary_coords[y, x, layer]
         share = f"  share {self.shares[y, x, layer]:.3f}" if self.shares is not None else ""
+        slope = f"  ∂α/∂dist {self.alpha_gradient[y, x, layer]:.3e}" if self.alpha_gradient is not None else ""
         return text + (
             f"face {int(faces[layer])}  z {self.zbuf[y, x, layer]:.4f}  "
-            f"bary ({b[0]:.3f}, {b[1]:.3f}, {b[2]:.3f})  dist {self.dists[y, x, layer]:.3e}{share}"
+            f"bary ({b[0]:.3f}, {b[1]:.3f}, {b[2]:.3f})  dist {self.dists[y, x, layer]:.3e}{share}{slope}"
         )
 
 
@@ -208,7 +212,7 @@ class PaneRenderer:
         cached = self._image
         if cached is not None and img_key == self._image_key:
             if with_fragments and cached.fragments is None and frag_key == self._fragments_key:
-                maps = _fragment_maps(self._fragments, cached.rgba, _blend_shares(self._fragments, settings, cached.shader))
+                maps = _fragment_maps(self._fragments, cached.rgba, settings, cached.shader)
                 cached = self._image = replace(cached, fragments=maps)
             if cached.fragments is not None or not with_fragments:
                 return replace(cached, reused=True, fragments=cached.fragments if with_fragments else None)
@@ -231,7 +235,7 @@ class PaneRenderer:
         name = shader_name(settings, self.pane)
         maps = None
         if with_fragments:
-            maps = _fragment_maps(self._fragments, rgba, _blend_shares(self._fragments, settings, name))
+            maps = _fragment_maps(self._fragments, rgba, settings, name)
         self._image_key = img_key
         display = display_rgb(rgba, name, settings["camera.zfar"])
         k_report = _k_report(self._fragments, raster_settings(settings, self.pane).faces_per_pixel)
@@ -251,8 +255,10 @@ def _blend_shares(fragments: Fragments, settings: Settings, shader: str) -> tupl
     return shares[0].float().cpu().numpy(), background[0].float().cpu().numpy()
 
 
-def _fragment_maps(fragments: Fragments, rgba: np.ndarray, shares: tuple[np.ndarray, np.ndarray] | None = None) -> FragmentMaps:
-    """Dense numpy copies of the first image's fragments (built from core's sparse form on access)."""
+def _fragment_maps(fragments: Fragments, rgba: np.ndarray, settings: Settings, shader: str) -> FragmentMaps:
+    """Dense numpy copies of the first image's fragments (built from core's sparse form on access),
+    with the blend shares and coverage gradients of the shaders that have them."""
+    shares = _blend_shares(fragments, settings, shader)
     return FragmentMaps(
         pix_to_face=fragments.pix_to_face[0].cpu().numpy(),
         zbuf=fragments.zbuf[0].float().cpu().numpy(),
@@ -262,7 +268,17 @@ def _fragment_maps(fragments: Fragments, rgba: np.ndarray, shares: tuple[np.ndar
         k_state=_k_state(fragments),
         shares=None if shares is None else shares[0],
         background_share=None if shares is None else shares[1],
+        alpha_gradient=_alpha_gradient(fragments, settings, shader),
     )
+
+
+def _alpha_gradient(fragments: Fragments, settings: Settings, shader: str) -> np.ndarray | None:
+    """The first image's ∂α/∂dist per layer (H, W, K) for the shaders whose alpha is SoftRas's
+    soft coverage (soft Phong / Gouraud, the silhouette)."""
+    if shader not in (*SOFTMAX_SHADERS, SILHOUETTE):
+        return None
+    with torch.no_grad():
+        return silhouette_alpha_gradient(fragments, settings["blend.sigma"])[0].float().cpu().numpy()
 
 
 def _k_state(fragments: Fragments) -> np.ndarray | None:

@@ -3,6 +3,7 @@ from .blending import (
     BlendParams,
     hard_rgb_blend,
     sigmoid_alpha_blend,
+    silhouette_alpha_gradient,
     softmax_blend_shares,
     softmax_rgb_blend,
 )
@@ -46,5 +47,5 @@ __all__ = [
     "TexturesVertex", "camera_position_from_spherical_angles", "diffuse", "flat_shading",
     "get_world_to_view_transform", "gouraud_shading", "hard_rgb_blend", "interpolate_face_attributes",
     "look_at_rotation", "look_at_view_transform", "phong_shading", "rasterize_meshes", "sigmoid_alpha_blend",
-    "softmax_blend_shares", "softmax_rgb_blend", "specular",
+    "silhouette_alpha_gradient", "softmax_blend_shares", "softmax_rgb_blend", "specular",
 ]

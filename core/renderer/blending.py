@@ -82,11 +82,17 @@ def hard_rgb_blend(colors: torch.Tensor, fragments: Fragments, blend_params: Ble
     return torch.cat((rgb, covered[..., None].to(colors.dtype)), dim=-1)
 
 
+def _transparency(sparse: SparseFragments, sigma: float, like: torch.Tensor) -> torch.Tensor:
+    """prod_k (1 - sigmoid(-d_k / sigma)) over each pixel's filled slots, (N*H*W,), as the exp of
+    a sum of log-sigmoids (1 - sigmoid(-x) = sigmoid(x))."""
+    n, h, w, _ = sparse.shape
+    return torch.exp(like.new_zeros(n * h * w).index_add(0, sparse.pix, F.logsigmoid(sparse.dists / sigma)))
+
+
 def silhouette_alpha(sparse: SparseFragments, sigma: float, like: torch.Tensor) -> torch.Tensor:
     """1 - prod_k (1 - sigmoid(-d_k / sigma)) over each pixel's filled slots, shape (N, H, W)."""
     n, h, w, _ = sparse.shape
-    log_transparency = like.new_zeros(n * h * w).index_add(0, sparse.pix, F.logsigmoid(sparse.dists / sigma))
-    return (1.0 - torch.exp(log_transparency)).view(n, h, w)
+    return (1.0 - _transparency(sparse, sigma, like)).view(n, h, w)
 
 
 def sigmoid_alpha_blend(colors: torch.Tensor, fragments: Fragments, blend_params: BlendParams) -> torch.Tensor:
@@ -214,6 +220,24 @@ def softmax_blend_shares(
     denom = torch.zeros_like(terms.delta).index_add(0, sparse.pix, terms.weights) + terms.delta
     shares = sparse.dense(terms.weights / denom.index_select(0, sparse.pix), 0.0)
     return shares, (terms.delta / denom).view(n, h, w)
+
+
+def silhouette_alpha_gradient(fragments: Fragments, sigma: float) -> torch.Tensor:
+    """∂α/∂d of each slot, (N, H, W, K) with 0 in empty slots: how a pixel's soft coverage
+    α = 1 − Π_k (1 − sigmoid(−d_k / σ)) (the alpha of `sigmoid_alpha_blend` and
+    `softmax_rgb_blend`) changes with the squared distance d_k of each of its faces.
+
+    In closed form ∂α/∂d_k = −T p_k / σ, with p_k = sigmoid(−d_k / σ) and T = Π_j (1 − p_j) the
+    pixel's transparency: always ≤ 0 (a face moving away lowers the coverage), largest where a
+    pixel is half covered, and 0 to float precision once another face covers it fully. Not in
+    PyTorch3D: it shows where a silhouette loss can move the mesh, the band σ opens around its
+    edges (and where a K too small for the blur radius leaves it out).
+    """
+    if not sigma > 0:
+        raise ValueError(f"sigma must be > 0; got {sigma}")
+    sparse = sparse_fragments(fragments)
+    transparency = _transparency(sparse, sigma, sparse.dists).index_select(0, sparse.pix)
+    return sparse.dense(-transparency * torch.sigmoid(-sparse.dists / sigma) / sigma, 0.0)
 
 
 def softmax_rgb_blend(

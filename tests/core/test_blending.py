@@ -357,3 +357,32 @@ def test_negligible_depth_weights_are_exact_zeros_and_change_nothing_representab
         torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-9 * float(b.abs().max()))
     flat = sparse.pix * 6 + sparse.rank  # the dense slot of each sparse entry
     assert torch.all(got[1].reshape(-1)[flat[negligible]] == 0)
+
+
+# ----------------------------------------------------------------------------- coverage gradient
+
+
+@pytest.mark.parametrize("sigma", [1e-4, 1e-2])
+def test_silhouette_alpha_gradient_is_autograds_derivative_of_the_alpha(sigma):
+    frags, colors = random_fragments(5, sigma=sigma, contiguous=False)
+    dists = frags.dists.clone().requires_grad_(True)
+    with_grad = Fragments(pix_to_face=frags.pix_to_face, zbuf=frags.zbuf, bary_coords=frags.bary_coords, dists=dists)
+    alpha = R.sigmoid_alpha_blend(colors, with_grad, R.BlendParams(sigma=sigma))[..., 3]
+    (want,) = torch.autograd.grad(alpha.sum(), dists)  # each pixel's alpha reads its own slots only
+    got = R.silhouette_alpha_gradient(frags, sigma)
+    torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-12)
+    assert (got <= 0).all() and (got[frags.pix_to_face < 0] == 0).all()
+
+
+def test_silhouette_alpha_gradient_of_one_face_is_the_sigmoids_slope():
+    sigma, d = 1e-3, torch.tensor([-2e-3, 0.0, 5e-4], dtype=torch.float64)
+    frags = Fragments(
+        pix_to_face=torch.tensor([0, 1, 2]).view(1, 1, 3, 1),
+        zbuf=torch.ones(1, 1, 3, 1, dtype=torch.float64),
+        bary_coords=torch.full((1, 1, 3, 1, 3), 1 / 3, dtype=torch.float64),
+        dists=d.view(1, 1, 3, 1),
+    )
+    p = torch.sigmoid(-d / sigma)
+    torch.testing.assert_close(R.silhouette_alpha_gradient(frags, sigma).view(3), -p * (1 - p) / sigma)
+    with pytest.raises(ValueError, match="sigma"):
+        R.silhouette_alpha_gradient(frags, 0.0)

@@ -13,7 +13,7 @@ NAMES = {
         "get_world_to_view_transform", "RasterizationSettings", "MeshRasterizer", "rasterize_meshes",
         "HardPhongShader", "SoftPhongShader", "HardGouraudShader", "SoftGouraudShader", "HardFlatShader",
         "SoftSilhouetteShader", "HardDepthShader", "SoftDepthShader", "MeshRenderer", "MeshRendererWithFragments", "BlendParams", "hard_rgb_blend",
-        "softmax_rgb_blend", "sigmoid_alpha_blend", "AmbientLights", "PointLights", "DirectionalLights",
+        "softmax_rgb_blend", "sigmoid_alpha_blend", "silhouette_alpha_gradient", "AmbientLights", "PointLights", "DirectionalLights",
         "diffuse", "specular", "Materials", "TexturesVertex", "TexturesUV", "TexturesAtlas", "phong_shading", "gouraud_shading",
         "flat_shading", "interpolate_face_attributes", "TensorProperties",
     ],

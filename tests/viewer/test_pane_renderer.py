@@ -246,3 +246,24 @@ def test_soft_panes_carry_each_layers_share_of_the_colour(mesh, settings) -> Non
     assert PaneRenderer("hard").render(mesh, settings, with_fragments=True).fragments.shares is None
     silhouette = settings.replace({"pane.soft_shader": "Silhouette"})
     assert PaneRenderer("soft").render(mesh, silhouette, with_fragments=True).fragments.shares is None
+
+
+def test_soft_coverage_panes_carry_its_gradient_and_sigma_widens_its_band(mesh, settings) -> None:
+    from viewer.views.colour_maps import alpha_gradient_image
+
+    soft = PaneRenderer("soft").render(mesh, settings, with_fragments=True).fragments
+    grad = soft.alpha_gradient
+    assert grad.shape == soft.pix_to_face.shape and (grad <= 0).all() and (grad[soft.pix_to_face < 0] == 0).all()
+    y, x = map(int, np.argwhere(np.abs(grad[..., 0]) > 0)[0])
+    assert f"∂α/∂dist {grad[y, x, 0]:.3e}" in soft.readout(x, y, 0)
+    # a wider σ lets coverage respond farther from the silhouette: more pixels in the band
+    wide = PaneRenderer("soft").render(mesh, settings.replace({"blend.sigma": 1e-3}), with_fragments=True).fragments
+    band = [int((np.abs(maps.alpha_gradient).sum(-1) > 1.0).sum()) for maps in (soft, wide)]
+    assert band[1] > band[0] > 0, band
+    silhouette = settings.replace({"pane.soft_shader": "Silhouette"})
+    assert PaneRenderer("soft").render(mesh, silhouette, with_fragments=True).fragments.alpha_gradient is not None
+    hard = PaneRenderer("hard").render(mesh, settings, with_fragments=True).fragments
+    assert hard.alpha_gradient is None and "no soft coverage" in alpha_gradient_image(None, hard.pix_to_face[..., 0])[1]
+    picture, legend = alpha_gradient_image(grad, soft.pix_to_face[..., 0])
+    assert picture.shape == (*soft.shape, 3) and "responds at" in legend
+    assert (picture[np.abs(grad).sum(-1) == 0] == 0).all()  # no response: black

@@ -94,3 +94,24 @@ def share_image(shares: np.ndarray | None, faces: np.ndarray) -> tuple[np.ndarra
     values = shares[covered]
     out[covered] = _colormap("cubehelix", values)
     return out, f"share of the colour 0 (dark) … 1 (bright); max {float(values.max()):.3g}"
+
+
+# Decades below the strongest response still drawn by alpha_gradient_image.
+GRADIENT_DECADES = 4
+
+
+def alpha_gradient_image(gradient: np.ndarray | None, faces: np.ndarray) -> tuple[np.ndarray, str]:
+    """|∂α/∂dist| summed over all layers (gradient (H, W, K)), viridis on a log scale from the
+    strongest pixel (yellow) down GRADIENT_DECADES decades (purple; weaker ones black): where
+    moving the mesh's faces changes its soft coverage, i.e. where a silhouette loss can push it."""
+    out = np.zeros((*faces.shape, 3), dtype=np.uint8)
+    if gradient is None:
+        return out, "no soft coverage (soft Phong / Gouraud / silhouette only)"
+    total = np.abs(gradient).sum(axis=2)
+    peak = float(total.max())
+    if not peak > 0:
+        return out, "no pixel's coverage responds to its faces"
+    shown = total >= peak * 10.0**-GRADIENT_DECADES
+    out[shown] = _colormap("viridis", 1.0 + np.log10(total[shown] / peak) / GRADIENT_DECADES)
+    return out, (f"|∂α/∂dist| over all layers, log: {peak:.3g} /NDC² (yellow) … 1e-{GRADIENT_DECADES} of it (purple); "
+                 f"responds at {int(shown.sum())} px")

@@ -27,6 +27,7 @@ _PICTURES = (
     ("dists", colour_maps.dists_image),
     ("blend share", colour_maps.share_image),  # layer k's share of the soft colour (γ, σ)
     ("dropped by K", colour_maps.k_state_image),  # all layers: where K cut candidates short
+    ("∂α/∂dist", colour_maps.alpha_gradient_image),  # all layers: where coverage responds to the faces (σ)
 )
 
 
@@ -129,6 +130,8 @@ class FragmentInspector(QWidget):
                 rgb, legend = picture(faces)
             elif name == "dropped by K":
                 rgb, legend = picture(maps.k_state, maps.pix_to_face[:, :, 0])
+            elif name == "∂α/∂dist":
+                rgb, legend = picture(maps.alpha_gradient, maps.pix_to_face[:, :, 0])
             elif name == "blend share":
                 rgb, legend = picture(None if maps.shares is None else maps.shares[:, :, k], faces)
             else:
