@@ -102,3 +102,17 @@ def test_lint_imports_contracts_are_kept() -> None:
         timeout=300,
     )
     assert proc.returncode == 0, f"lint-imports reports broken contracts:\n{proc.stdout}\n{proc.stderr}"
+
+
+def test_the_application_starts_without_trimesh() -> None:
+    """trimesh takes most of a second to import; core.io loads it on the first file read or
+    mesh save (its readers and save_mesh are lazy attributes), so the window, its docks and
+    `--render-only` come up without it."""
+    check = (
+        "import sys, viewer.app, viewer.main_window, viewer.fitting, viewer.pane_renderer, core.io;"
+        "assert 'trimesh' not in sys.modules, 'trimesh loaded at start';"
+        "from core.io import load_mesh, save_mesh;"
+        "assert 'trimesh' in sys.modules and callable(load_mesh) and callable(save_mesh)"
+    )
+    proc = subprocess.run([sys.executable, "-c", check], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr

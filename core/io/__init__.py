@@ -10,14 +10,30 @@ Every save is atomic (temporary file, fsync, rename; `write_bytes_atomically` fo
 file, `png_bytes` to encode an image). Bad files raise MeshLoadError, bad data or
 destinations MeshSaveError; both are ValueErrors whose message names the file and the problem.
 """
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
 from .atomic import write_bytes_atomically, write_files_atomically
 from .errors import MeshLoadError, MeshSaveError
 from .formats import LOAD_FORMATS, SAVE_FORMATS
 from .images import depth_grey, npy_bytes, png_bytes
-from .load import load_mesh, load_obj, load_objs_as_meshes
 from .obj import save_obj
 from .ply import save_ply
-from .save import save_mesh
+
+# The readers and save_mesh import trimesh, most of a second: they load on first use, so that a
+# program that only writes images or lists the formats (the application's start) goes without.
+_LAZY = {"load_mesh": "load", "load_obj": "load", "load_objs_as_meshes": "load", "save_mesh": "save"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
 
 __all__ = [
     "LOAD_FORMATS",

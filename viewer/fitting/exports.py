@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from core.fitting import fitting_lights, history_csv, render_views
-from core.io import save_mesh, write_bytes_atomically
+from core.io import write_bytes_atomically
 from core.renderer import FoVPerspectiveCameras, look_at_view_transform
 from core.structures import Meshes
 
@@ -24,6 +24,8 @@ TURNTABLE_FORMATS = (".gif", ".mp4")
 
 def save_fitted_mesh(path: str | os.PathLike[str], mesh: Meshes) -> Path:
     """Write the fitted mesh with its vertex colours (.obj or .ply; any format core.io saves)."""
+    from core.io import save_mesh  # imports trimesh: only when a mesh is saved
+
     save_mesh(path, mesh)
     return Path(path)
 
