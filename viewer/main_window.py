@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 
 from core.io import LOAD_FORMATS
 
+from .about import about_text
 from .default_scene import DEFAULT_SCENE_NAME, torus_mesh
 from .image_files import side_by_side, write_npy, write_png
 from .mesh_loader import MeshLoadJob
@@ -291,7 +292,10 @@ class MainWindow(QMainWindow):
             action = presets_menu.addAction(preset.name, lambda p=preset: self.apply_preset(p))
             action.setToolTip(preset.about)
         presets_menu.setToolTipsVisible(True)
-        self._view_menu = bar.addMenu("&View")
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(f"&About {APP_NAME}", self.show_about)
+        self._view_menu = QMenu("&View", self)
+        bar.insertMenu(help_menu.menuAction(), self._view_menu)
         sweep = self._view_menu.addAction("Parameter &Sweep…", self.show_sweep)
         sweep.setToolTip("The soft pane at several values of σ, γ, faces per pixel or blur radius, side by side")
         self._view_menu.setToolTipsVisible(True)
@@ -516,6 +520,14 @@ class MainWindow(QMainWindow):
             f"Copied the {pane} pane's renderer as Python ({PACKAGES[package]} imports) to the clipboard", 10_000
         )
         return code
+
+    def show_about(self) -> QMessageBox:
+        """Help › About: the version, libraries and devices (non-modal)."""
+        box = QMessageBox(QMessageBox.Icon.Information, f"About {APP_NAME}", about_text(), parent=self)
+        box.setTextFormat(Qt.TextFormat.RichText)
+        box.setModal(False)
+        box.show()
+        return box
 
     def show_sweep(self) -> SweepDialog:
         """Open (or bring up) the parameter sweep window."""

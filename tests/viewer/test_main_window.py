@@ -555,3 +555,15 @@ def test_a_window_made_narrower_keeps_room_for_its_views(qtbot, window) -> None:
         assert window.centralWidget().width() >= 0.45 * window.width()
     finally:
         controller.shutdown()
+
+
+def test_help_about_names_the_versions_and_the_device(window) -> None:
+    import torch
+
+    titles = [action.text() for action in window.menuBar().actions()]
+    assert titles[-1] == "&Help" and titles.index("&View") < titles.index("&Help")
+    box = window.show_about()
+    text = box.text()
+    assert "RasterLab" in text and f"PyTorch {torch.__version__}" in text and "PySide6" in text
+    assert ("CUDA" in text) if torch.cuda.is_available() else ("renders on the CPU" in text)
+    box.close()
