@@ -1,8 +1,9 @@
 """Parameter sweeps: the soft pane rendered at several values of one setting, for comparing them
 side by side instead of moving a slider back and forth (σ, γ, faces per pixel, blur radius).
 
-`sweep_values` and `swept_settings` are plain functions; `SweepJob` renders a sweep on a
-QThreadPool thread with the panes' own `PaneRenderer`, reporting each image as it is done.
+`sweep_values` and `sweep_points` are plain functions (one setting, or a grid over two);
+`SweepJob` renders a sweep on a QThreadPool thread with the panes' own `PaneRenderer`,
+reporting each image as it is done.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 from PySide6.QtCore import QObject, QRunnable, Signal
@@ -64,13 +66,9 @@ def default_range(key: str, settings: Settings) -> tuple[float, float]:
     return max(low, value / LOG_SPAN), min(high, value * LOG_SPAN)
 
 
-def swept_settings(settings: Settings, key: str, value: float | int) -> Settings:
-    """`settings` with `key` at `value`; a blur radius is used as typed (derive from σ off)."""
-    return settings.replace(swept_values(key, value))
-
-
 def swept_values(key: str, value: float | int) -> dict[str, object]:
-    """The setting changes that make `value` the one in use."""
+    """The setting changes that make `value` the one in use (a blur radius is used as typed:
+    derive from σ off)."""
     return {"raster.derive_blur": False, key: value} if key == "raster.blur_radius" else {key: value}
 
 
@@ -84,6 +82,35 @@ def value_label(key: str, value: float | int) -> str:
     return f"{SYMBOLS[key]} = {value:g}{' ' + unit if unit and key != 'raster.faces_per_pixel' else ''}"
 
 
+@dataclass(frozen=True)
+class SweepPoint:
+    """One render of a sweep: the setting changes that make it, and its caption."""
+
+    changes: dict[str, object]
+    label: str
+
+
+# The most renders a grid over two settings may ask for.
+MAX_RENDERS = 36
+
+
+def sweep_points(first: tuple[str, Sequence[float | int]],
+                 second: tuple[str, Sequence[float | int]] | None = None) -> list[SweepPoint]:
+    """The renders of a sweep over one setting's values, or of a grid over two: row by row, the
+    first setting varying along each row, the second from row to row. ValueError for the same
+    setting twice or a grid of more than MAX_RENDERS renders."""
+    key, values = first
+    if second is None:
+        return [SweepPoint(swept_values(key, v), value_label(key, v)) for v in values]
+    other, others = second
+    if other == key:
+        raise ValueError(f"a grid needs two different settings; got {param(key).label} twice")
+    if len(values) * len(others) > MAX_RENDERS:
+        raise ValueError(f"a grid of {len(values)} × {len(others)} renders is more than {MAX_RENDERS}; take fewer steps")
+    return [SweepPoint({**swept_values(key, v), **swept_values(other, w)}, f"{value_label(key, v)}, {value_label(other, w)}")
+            for w in others for v in values]
+
+
 class _Signals(QObject):
     rendered = Signal(int, object, int)  # index, PaneImage, sweep id
     failed = Signal(int, str, int)  # index, message, sweep id
@@ -91,12 +118,12 @@ class _Signals(QObject):
 
 
 class SweepJob(QRunnable):
-    """Renders the soft pane at each of `values` of `key`, in order, one torch thread; stops
-    between images once `cancel()` is called (a newer sweep, or the dialog closed)."""
+    """Renders the soft pane at each of `points`, in order, one torch thread; stops between
+    images once `cancel()` is called (a newer sweep, or the dialog closed)."""
 
-    def __init__(self, mesh: SceneMesh, settings: Settings, key: str, values: Sequence[float | int], sweep_id: int) -> None:
+    def __init__(self, mesh: SceneMesh, settings: Settings, points: Sequence[SweepPoint], sweep_id: int) -> None:
         super().__init__()
-        self.mesh, self.settings, self.key, self.values, self.sweep_id = mesh, settings, key, list(values), sweep_id
+        self.mesh, self.settings, self.points, self.sweep_id = mesh, settings, list(points), sweep_id
         self.signals = _Signals()
         self._cancelled = threading.Event()
 
@@ -110,11 +137,11 @@ class SweepJob(QRunnable):
     def run(self) -> None:
         torch.set_num_threads(1)  # per thread here; the panes' workers render beside it
         renderer = PaneRenderer("soft")
-        for index, value in enumerate(self.values):
+        for index, point in enumerate(self.points):
             if self._cancelled.is_set():
                 break
             try:
-                image = renderer.render(self.mesh, swept_settings(self.settings, self.key, value))
+                image = renderer.render(self.mesh, self.settings.replace(point.changes))
             except MemoryBudgetError as exc:
                 self.signals.failed.emit(index, over_budget_message(exc), self.sweep_id)
             except (ValueError, TypeError, RuntimeError, MemoryError) as exc:

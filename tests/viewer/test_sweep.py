@@ -9,7 +9,13 @@ from PIL import Image
 from tests.viewer.conftest import RENDER_TIMEOUT_MS, wait_rendered
 from viewer.parameters import Settings
 from viewer.scene_builder import effective_blur_radius
-from viewer.sweep import default_range, sweep_values, swept_settings
+from viewer.sweep import (
+    MAX_RENDERS,
+    default_range,
+    sweep_points,
+    sweep_values,
+    swept_values,
+)
 
 
 def test_log_settings_sweep_geometrically_and_integers_without_repeats() -> None:
@@ -33,19 +39,31 @@ def test_bad_sweeps_are_refused(key, first, last, steps, message) -> None:
         sweep_values(key, first, last, steps)
 
 
+def test_a_grid_varies_the_first_setting_along_rows_and_refuses_twins_and_crowds() -> None:
+    points = sweep_points(("blend.sigma", [1e-5, 1e-4]), ("raster.blur_radius", [1e-4, 2e-4, 3e-4]))
+    assert [p.changes["blend.sigma"] for p in points] == [1e-5, 1e-4] * 3
+    assert [p.changes["raster.blur_radius"] for p in points] == [1e-4, 1e-4, 2e-4, 2e-4, 3e-4, 3e-4]
+    assert all(p.changes["raster.derive_blur"] is False for p in points)  # the blur is used as typed
+    assert points[1].label == "σ = 0.0001 NDC², blur radius = 0.0001 NDC²"
+    with pytest.raises(ValueError, match="twice"):
+        sweep_points(("blend.gamma", [1e-3, 1e-2]), ("blend.gamma", [1e-3, 1e-2]))
+    with pytest.raises(ValueError, match=str(MAX_RENDERS)):
+        sweep_points(("blend.sigma", list(range(1, 8))), ("blend.gamma", list(range(1, 7))))
+
+
 def test_the_default_range_surrounds_the_value_in_use() -> None:
     settings = Settings({"blend.sigma": 1e-4, "raster.faces_per_pixel": 10})
     assert default_range("blend.sigma", settings) == pytest.approx((1e-5, 1e-3))
     assert default_range("raster.faces_per_pixel", settings) == (2, 40)
     derived = effective_blur_radius(settings)  # the blur radius follows σ by default
     assert default_range("raster.blur_radius", settings) == pytest.approx((derived / 10, derived * 10))
-    typed = swept_settings(settings, "raster.blur_radius", 2e-3)
+    typed = settings.replace(swept_values("raster.blur_radius", 2e-3))
     assert typed["raster.derive_blur"] is False and effective_blur_radius(typed) == 2e-3
 
 
-def _rendered_sweep(qtbot, window, key, first, last, steps):
+def _rendered_sweep(qtbot, window, key, first, last, steps, across=None):
     dialog = window.show_sweep()
-    dialog.set_sweep(key, first, last, steps)
+    dialog.set_sweep(key, first, last, steps, across)
     dialog.render_sweep()
     qtbot.waitUntil(lambda: dialog.save_button.isEnabled(), timeout=RENDER_TIMEOUT_MS)
     return dialog
@@ -65,6 +83,19 @@ def test_a_sigma_sweep_renders_each_value_and_a_click_uses_one(qtbot, window) ->
     assert "changed since" in dialog.status.text()  # the sweep no longer shows the scene as it is
     window.history.stack.undo()
     assert window.state.settings["blend.sigma"] == before
+
+
+def test_a_grid_over_sigma_and_gamma_uses_both_in_one_step(qtbot, window) -> None:
+    dialog = _rendered_sweep(qtbot, window, "blend.sigma", 1e-5, 1e-3, 2, across=("blend.gamma", 1e-3, 1e-1, 2))
+    assert len(dialog.tiles) == 4 and not any(tile.icon().isNull() for tile in dialog.tiles)
+    positions = [dialog.grid.getItemPosition(dialog.grid.indexOf(tile))[:2] for tile in dialog.tiles]
+    assert positions == [(0, 0), (0, 1), (1, 0), (1, 1)]  # σ along a row, γ down the column
+    assert "γ = 0.1" in dialog.tiles[3].text() and "σ = 0.001" in dialog.tiles[3].text()
+    dialog.tiles[3].click()
+    settings = window.state.settings
+    assert settings["blend.sigma"] == pytest.approx(1e-3) and settings["blend.gamma"] == pytest.approx(0.1)
+    window.history.stack.undo()
+    assert window.state.settings["blend.gamma"] == pytest.approx(1e-4)  # both back in one step
 
 
 def test_a_blur_sweep_value_is_used_as_typed_in_one_step(qtbot, window) -> None:
@@ -88,8 +119,8 @@ def test_typed_bounds_are_checked(qtbot, window) -> None:
     dialog = window.show_sweep()
     for first, last, message in (("ten", "20", "Cannot sweep"), ("2.5", "20", "whole numbers"), ("1", "1000", "must be in")):
         dialog.set_sweep("raster.faces_per_pixel", 1, 2, 2)
-        dialog.first_edit.setText(first)
-        dialog.last_edit.setText(last)
+        dialog.first_axis.first_edit.setText(first)
+        dialog.first_axis.last_edit.setText(last)
         dialog.render_sweep()
         assert message in dialog.status.text() and not dialog.tiles, dialog.status.text()
 
