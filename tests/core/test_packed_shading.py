@@ -73,6 +73,33 @@ def test_packed_phong_matches_generic(light_kind, textured_uv, shader_cls):
         torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-3)
 
 
+@pytest.mark.parametrize("shader_cls", [R.HardPhongShader, R.SoftPhongShader])
+def test_packed_uv_sampling_matches_generic_with_texture_gradients(shader_cls):
+    """UV maps are sampled at the interpolated uv of each fragment (no (N, H, W, K) grid): the same
+    image and the same gradients for the map and the uv coordinates as the generic path."""
+    mesh_verts, faces, _, cameras = _scene(textured_uv=True)
+    uv = (mesh_verts[0][:, :2] * 0.5 + 0.5).clamp(0, 1)
+    maps = [torch.rand(16, 16, 3, generator=torch.Generator().manual_seed(i)) for i in range(2)]
+    sigma = 1e-4
+    settings = R.RasterizationSettings(
+        image_size=(40, 48), blur_radius=math.log(1 / 1e-4 - 1) * sigma if shader_cls is R.SoftPhongShader else 0.0,
+        faces_per_pixel=8 if shader_cls is R.SoftPhongShader else 1,
+    )
+    results = []
+    for lights in (R.PointLights(), _SubclassedPointLights()):
+        leaves = [m.clone().requires_grad_(True) for m in maps] + [uv.clone().requires_grad_(True)]
+        tex = R.TexturesUV(maps=leaves[:2], faces_uvs=faces, verts_uvs=[leaves[2]] * 2)
+        shader = shader_cls(cameras=cameras, lights=lights, blend_params=R.BlendParams(sigma=sigma))
+        images = R.MeshRenderer(R.MeshRasterizer(cameras, settings), shader)(Meshes(verts=mesh_verts, faces=faces, textures=tex))
+        grads = torch.autograd.grad((images * torch.linspace(0, 1, images.numel()).view_as(images)).sum(), leaves)
+        results.append((images.detach(), grads))
+    (img_fast, g_fast), (img_slow, g_slow) = results
+    torch.testing.assert_close(img_fast, img_slow, atol=2e-6, rtol=1e-5)
+    assert all(g.abs().sum() > 0 for g in g_slow)
+    for a, b in zip(g_fast, g_slow):
+        torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-3)
+
+
 @pytest.mark.parametrize("face_order", ["packed", "shuffled"])
 def test_face_interpolation_values_and_gradients(face_order):
     """Sparse-product interpolation equals the gather-and-sum formula; float64 gradcheck for

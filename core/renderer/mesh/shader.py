@@ -29,7 +29,7 @@ from .packed_shading import (
     supports_packed_phong,
 )
 from .shading import flat_shading, gouraud_shading, phong_shading
-from .textures import TexturesVertex
+from .textures import TexturesUV, TexturesVertex
 
 
 def _check_batch(name: str, value, n: int) -> None:
@@ -89,18 +89,24 @@ def _phong_sparse(sparse: SparseFragments, entries: torch.Tensor, meshes, lights
     n, h, w, _ = sparse.shape
     face, bary = sparse.face.index_select(0, entries), sparse.bary.index_select(0, entries)
     columns = [meshes.verts_packed(), meshes.verts_normals_packed()]
-    vertex_colors = type(meshes.textures) is TexturesVertex
+    textures = meshes.textures
+    vertex_colors = type(textures) is TexturesVertex
+    uv_map = type(textures) is TexturesUV and textures.maps_padded().shape[-1] == 3  # RGB maps
     if vertex_colors:  # interpolate colours together with positions and normals
-        columns.append(meshes.textures.verts_features_packed())
+        columns.append(textures.verts_features_packed())
     corner_table = torch.cat(columns, dim=1).index_select(0, meshes.faces_packed().reshape(-1))
+    if uv_map:  # and uv, whose table is per face corner already
+        corner_table = torch.cat((corner_table, textures.corner_uvs_packed().to(corner_table.dtype)), dim=1)
     values = interpolate_face_values(corner_table, face, bary).unbind(0)
+    image = sparse.pix.index_select(0, entries) // (h * w)
     if vertex_colors:
         texels = values[6:9]
+    elif uv_map:
+        texels = textures.sample_uvs(torch.stack(values[6:8], dim=1), image).to(corner_table.dtype).unbind(1)
     else:
         compact, flat = _compact(sparse, entries)
         texels = meshes.sample_textures(compact)
         texels = texels.reshape(-1, texels.shape[-1]).index_select(0, flat).unbind(1)
-    image = sparse.pix.index_select(0, entries) // (h * w)
     return packed_phong_colors(values[0:3], values[3:6], image, texels, lights, cameras, materials)
 
 

@@ -504,6 +504,26 @@ class TexturesUV(TexturesBase):
         return torch.lerp(uvs.new_tensor([-1.0, 1.0]), uvs.new_tensor([1.0, -1.0]), uvs)
 
     # -- sampling -------------------------------------------------------------------------------
+    def corner_uvs_packed(self) -> torch.Tensor:
+        """uv of every packed face corner, (3 sum F_i, 2): corner i of face f in row 3f + i, the
+        layout of the packed shading's per-corner tables."""
+        return self._faces_verts_uvs_packed().reshape(-1, 2)
+
+    def sample_uvs(self, uvs: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
+        """Texels (M, C) at uv coordinates (M, 2), each on the map of its batch element image (M,)
+        (rows grouped by image, ascending): `sample_textures`' sampling for a flat list of
+        fragments, which never lays them out as an (N, H, W, K) grid."""
+        maps = self.maps_padded()
+        maps_nchw = maps.permute(0, 3, 1, 2).to(device=uvs.device)
+        grid = self._uv_to_grid(uvs).to(maps_nchw.dtype)
+        counts = torch.bincount(image, minlength=maps.shape[0]).tolist()
+        parts = [
+            F.grid_sample(maps_nchw[n : n + 1], part.view(1, 1, -1, 2), mode=self.sampling_mode,
+                          padding_mode=self.padding_mode, align_corners=self.align_corners)[0, :, 0].t()
+            for n, part in enumerate(grid.split(counts)) if counts[n]
+        ]
+        return torch.cat(parts) if parts else maps.new_zeros(0, maps.shape[-1])
+
     def sample_textures(self, fragments: Any, **kwargs: Any) -> torch.Tensor:
         """Texture value at each fragment, (N, H, W, K, C).
 
