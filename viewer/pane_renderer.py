@@ -14,7 +14,14 @@ import numpy as np
 import torch
 
 from core.io import depth_grey
-from core.renderer import Fragments, MeshRasterizer, silhouette_alpha_gradient, softmax_blend_shares
+from core.renderer import (
+    Fragments,
+    MeshRasterizer,
+    TexturesVertex,
+    silhouette_alpha_gradient,
+    softmax_blend_shares,
+)
+from core.structures import Meshes
 
 from .parameters import DEPTH_SHADERS, Settings
 from .scene_builder import (
@@ -29,10 +36,11 @@ from .scene_builder import (
 )
 from .scene_mesh import SceneMesh
 
-
 CROWDED, LOST = 1, 2
 # Shaders that blend with SoftRas's softmax (their layers' shares of the colour are shown).
 SOFTMAX_SHADERS = ("Soft Phong", "Soft Gouraud")
+GOURAUD_SHADERS = ("Soft Gouraud", "Hard Gouraud")
+GOURAUD_NOTE = "Gouraud reads vertex colours: the texture is shown averaged onto the vertices"
 K_STATES = {CROWDED: "(K full: farther faces dropped)", LOST: "(K full: the face under the pixel was dropped)"}
 
 
@@ -150,7 +158,8 @@ class PaneImage:
 
     `display` is the RGB image for a shaded pane, the alpha channel as grey for the silhouette
     shader (its RGB is all ones) and the disparity as grey for the depth shaders (nearest white,
-    zfar black; core.io.depth_grey). `reused` means nothing had to be recomputed.
+    zfar black; core.io.depth_grey). `reused` means nothing had to be recomputed. `note` says
+    how the pane departed from the scene as loaded (a texture shown as vertex colours), if it did.
     """
 
     pane: str
@@ -161,6 +170,7 @@ class PaneImage:
     reused: bool
     fragments: FragmentMaps | None
     k_report: KReport | None = None
+    note: str | None = None
 
 
 def display_rgb(rgba: np.ndarray, shader: str, zfar: float = 100.0) -> np.ndarray:
@@ -191,6 +201,7 @@ class PaneRenderer:
         self.device = torch.device(device)
         self._mesh_uid: int | None = None
         self._meshes = None
+        self._vertex_coloured: Meshes | None = None  # the mesh with vertex colours, for Gouraud
         self._fragments_key: tuple | None = None
         self._fragments: Fragments | None = None
         self._image_key: tuple | None = None
@@ -206,6 +217,7 @@ class PaneRenderer:
             # Textures move devices in place (PyTorch3D's semantics): move a copy, never the
             # SceneMesh that other threads share.
             self._meshes = meshes if meshes.device == self.device else meshes.clone().to(self.device)
+            self._vertex_coloured = None
             self._mesh_uid = mesh.uid
             self._fragments_key = self._image_key = None
         frag_key, img_key = fragments_key(settings, self.pane), image_key(settings, self.pane)
@@ -229,7 +241,8 @@ class PaneRenderer:
                 self._fragments = rasterizer(self._meshes, defer_bary_zbuf=not getattr(shader, "reads_bary_zbuf", True),
                                              report_truncation=True)
                 self._fragments_key = frag_key
-            images = shader(self._fragments, self._meshes)
+            shaded_meshes, note = self._shaded_meshes(mesh, shader_name(settings, self.pane))
+            images = shader(self._fragments, shaded_meshes)
             rgba = images[0].float().cpu().numpy()
         milliseconds = (time.perf_counter() - start) * 1000.0
         name = shader_name(settings, self.pane)
@@ -239,8 +252,21 @@ class PaneRenderer:
         self._image_key = img_key
         display = display_rgb(rgba, name, settings["camera.zfar"])
         k_report = _k_report(self._fragments, raster_settings(settings, self.pane).faces_per_pixel)
-        self._image = PaneImage(self.pane, name, rgba, display, milliseconds, False, maps, k_report)
+        self._image = PaneImage(self.pane, name, rgba, display, milliseconds, False, maps, k_report, note)
         return self._image
+
+    def _shaded_meshes(self, mesh: SceneMesh, shader: str):
+        """The meshes `shader` shades, and a note when they are not the loaded ones: Gouraud
+        shading reads vertex colours only (PyTorch3D's rule), so a textured mesh is given its
+        texture averaged onto the vertices, the colours the 3D view shows."""
+        if shader not in GOURAUD_SHADERS or type(self._meshes.textures) is TexturesVertex:
+            return self._meshes, None
+        if self._vertex_coloured is None:
+            verts = self._meshes.verts_packed()
+            colours = torch.from_numpy(mesh.vertex_colors).to(device=verts.device, dtype=verts.dtype)
+            self._vertex_coloured = Meshes(verts=[verts], faces=[self._meshes.faces_packed()],
+                                           textures=TexturesVertex(verts_features=[colours]))
+        return self._vertex_coloured, GOURAUD_NOTE
 
 
 def _blend_shares(fragments: Fragments, settings: Settings, shader: str) -> tuple[np.ndarray, np.ndarray] | None:

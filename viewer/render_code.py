@@ -54,6 +54,8 @@ def render_code(settings: Settings, pane: str, package: str = "pytorch3d") -> st
         ")",
         "# images = renderer(meshes)",
     ]
+    if "Gouraud" in shader:
+        lines.append("# Gouraud shading reads vertex colours: give the meshes TexturesVertex (PyTorch3D's rule).")
     return "\n".join(lines) + "\n"
 
 

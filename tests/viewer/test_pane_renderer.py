@@ -267,3 +267,28 @@ def test_soft_coverage_panes_carry_its_gradient_and_sigma_widens_its_band(mesh, 
     picture, legend = alpha_gradient_image(grad, soft.pix_to_face[..., 0])
     assert picture.shape == (*soft.shape, 3) and "responds at" in legend
     assert (picture[np.abs(grad).sum(-1) == 0] == 0).all()  # no response: black
+
+
+def test_gouraud_shows_a_textured_mesh_with_its_texture_averaged_onto_the_vertices() -> None:
+    """PyTorch3D's Gouraud shading reads vertex colours only; the pane gives a UV-textured mesh
+    the per-vertex colours the 3D view shows, and says so, instead of failing."""
+    from core.renderer import TexturesUV
+    from core.structures import Meshes
+    from core.utils import ico_sphere
+    from viewer.scene_mesh import make_scene_mesh
+
+    sphere = ico_sphere(2)
+    verts = sphere.verts_packed()
+    uv = (verts[:, :2] * 0.5 + 0.5).clamp(0, 1)
+    red = torch.zeros(8, 8, 3)
+    red[..., 0] = 1.0
+    textured = make_scene_mesh(Meshes([verts], [sphere.faces_packed()],
+                                      TexturesUV(maps=[red], faces_uvs=[sphere.faces_packed()], verts_uvs=[uv])), "red")
+    settings = Settings({"raster.image_size": 32, "light.type": "ambient", "light.ambient": (1.0, 1.0, 1.0)})
+    for pane, shader in (("soft", "Soft Gouraud"), ("hard", "Hard Gouraud")):
+        image = PaneRenderer(pane).render(textured, settings.replace({f"pane.{pane}_shader": shader}))
+        covered = image.rgba[..., 3] > 0.99
+        assert covered.any() and image.note is not None and "vertex colours" in image.note
+        np.testing.assert_allclose(image.rgba[covered][:, :3], np.tile([1.0, 0.0, 0.0], (int(covered.sum()), 1)), atol=1e-5)
+    phong = PaneRenderer("soft").render(textured, settings)
+    assert phong.note is None

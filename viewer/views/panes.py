@@ -73,6 +73,10 @@ class RenderPane(QWidget):
         self.error_label.setWordWrap(True)
         self.error_label.setStyleSheet("color: #d33;")
         self.error_label.hide()
+        self.note_label = QLabel()  # how the pane departs from the loaded scene, if it does
+        self.note_label.setWordWrap(True)
+        self.note_label.setStyleSheet("color: palette(dark);")
+        self.note_label.hide()
         self.k_label = QLabel()  # one line in both panes, so their images stay level
         self.k_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.k_label.hide()
@@ -88,6 +92,7 @@ class RenderPane(QWidget):
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addLayout(header)
         layout.addWidget(self.error_label)
+        layout.addWidget(self.note_label)
         layout.addWidget(self.k_label)
         layout.addWidget(self.view, 1)
 
@@ -112,6 +117,8 @@ class RenderPane(QWidget):
         h, w = image.display.shape[:2]
         self.time_label.setText(f"{image.milliseconds:.0f} ms")
         self.time_label.setToolTip(f"{image.shader}, {w}×{h}: rendered by core in {image.milliseconds:.1f} ms")
+        self.note_label.setText(image.note or "")
+        self.note_label.setVisible(image.note is not None)
         self._show_k_report(image.k_report)
 
     def _show_k_report(self, report: KReport | None) -> None:
