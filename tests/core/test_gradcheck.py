@@ -188,13 +188,14 @@ def test_grad_uv_map():
     uvs = torch.tensor([[0.05, 0.1], [0.9, 0.15], [0.2, 0.95], [0.85, 0.8]], dtype=D)
     map0 = torch.rand(4, 5, 3, dtype=D, generator=torch.Generator().manual_seed(1))
 
-    def fn(tex_map):
-        tex = R.TexturesUV(maps=[tex_map], faces_uvs=[faces], verts_uvs=[uvs])
+    def fn(tex_map, verts_uvs):
+        tex = R.TexturesUV(maps=[tex_map], faces_uvs=[faces], verts_uvs=[verts_uvs])
         return _phong_render(verts, faces, tex, cams, _lights(), _materials())
 
-    img = fn(map0)
+    img = fn(map0, uvs)
     assert (img[..., 3] > 0).sum() > 20
-    assert gradcheck(fn, (map0.requires_grad_(True),), eps=1e-6, atol=1e-7)
+    # the map and the uv coordinates (sampled per fragment by the packed Phong path)
+    assert gradcheck(fn, (map0.requires_grad_(True), uvs.requires_grad_(True)), eps=1e-6, atol=1e-7)
 
 
 @pytest.mark.parametrize("which", ["location", "ambient", "diffuse", "specular"])
