@@ -304,6 +304,8 @@ class MainWindow(QMainWindow):
     def _create_status_bar(self) -> None:
         status = self.statusBar()
         self.mesh_label = QLabel()
+        # A gap, so that a long message clipped at the label's edge does not run into its text.
+        self.mesh_label.setContentsMargins(16, 0, 4, 0)
         # A still label, not an animated bar, shown only once a render has taken BUSY_DELAY_MS:
         # every repaint during a render takes CPU the render needs.
         self.busy_label = QLabel("● rendering…")
