@@ -16,6 +16,7 @@ import torch
 from core.io import depth_grey
 from core.renderer import (
     Fragments,
+    MemoryBudgetError,
     MeshRasterizer,
     TexturesVertex,
     silhouette_alpha_gradient,
@@ -31,6 +32,7 @@ from .scene_builder import (
     build_shader,
     fragments_key,
     image_key,
+    over_budget_message,
     raster_settings,
     shader_name,
 )
@@ -42,6 +44,17 @@ SOFTMAX_SHADERS = ("Soft Phong", "Soft Gouraud")
 GOURAUD_SHADERS = ("Soft Gouraud", "Hard Gouraud")
 GOURAUD_NOTE = "Gouraud reads vertex colours: the texture is shown averaged onto the vertices"
 K_STATES = {CROWDED: "(K full: farther faces dropped)", LOST: "(K full: the face under the pixel was dropped)"}
+
+
+# What a pane render raises for settings or memory it cannot serve: reported, not fatal.
+RENDER_ERRORS = (ValueError, TypeError, RuntimeError, MemoryError)
+
+
+def render_error_text(exc: BaseException) -> str:
+    """A failed render in the window's words (over the memory budget: the controls to change)."""
+    if isinstance(exc, MemoryBudgetError):
+        return over_budget_message(exc)
+    return f"{type(exc).__name__}: {exc}"
 
 
 @dataclass(frozen=True)

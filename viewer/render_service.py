@@ -20,10 +20,8 @@ from dataclasses import dataclass, field
 import torch
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from core.renderer import MemoryBudgetError
-
-from .pane_renderer import PaneImage, PaneRenderer
-from .scene_builder import PANES, over_budget_message
+from .pane_renderer import RENDER_ERRORS, PaneImage, PaneRenderer, render_error_text
+from .scene_builder import PANES
 from .state import Snapshot
 from .thread_counts import check_optional_count
 
@@ -123,10 +121,8 @@ def _render(
     def one(pane: str) -> PaneImage | str:
         try:
             return renderers[pane].render(snap.mesh, snap.settings, with_fragments)
-        except MemoryBudgetError as exc:
-            return over_budget_message(exc)
-        except (ValueError, TypeError, RuntimeError, MemoryError) as exc:  # shown in the pane
-            return f"{type(exc).__name__}: {exc}"
+        except RENDER_ERRORS as exc:  # shown in the pane
+            return render_error_text(exc)
 
     hard = helper.submit(one, "hard") if helper is not None else None
     outcomes = {"soft": one("soft"), "hard": hard.result() if hard is not None else one("hard")}

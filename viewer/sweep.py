@@ -16,11 +16,9 @@ from dataclasses import dataclass
 import torch
 from PySide6.QtCore import QObject, QRunnable, Signal
 
-from core.renderer import MemoryBudgetError
-
-from .pane_renderer import PaneRenderer
+from .pane_renderer import RENDER_ERRORS, PaneRenderer, render_error_text
 from .parameters import Settings, param
-from .scene_builder import effective_blur_radius, over_budget_message
+from .scene_builder import effective_blur_radius
 from .scene_mesh import SceneMesh
 
 # The settings a sweep can vary: those whose effect the panes make hard to judge by eye alone.
@@ -142,10 +140,8 @@ class SweepJob(QRunnable):
                 break
             try:
                 image = renderer.render(self.mesh, self.settings.replace(point.changes))
-            except MemoryBudgetError as exc:
-                self.signals.failed.emit(index, over_budget_message(exc), self.sweep_id)
-            except (ValueError, TypeError, RuntimeError, MemoryError) as exc:
-                self.signals.failed.emit(index, f"{type(exc).__name__}: {exc}", self.sweep_id)
+            except RENDER_ERRORS as exc:
+                self.signals.failed.emit(index, render_error_text(exc), self.sweep_id)
             else:
                 self.signals.rendered.emit(index, image, self.sweep_id)
         self.signals.finished.emit(self.sweep_id)
