@@ -206,10 +206,12 @@ class SweepDialog(QDialog):
 
     @staticmethod
     def _caption(tile: QToolButton, point: SweepPoint, *lines: str) -> None:
-        """The point's values (one per line) over `lines`, padded so that every tile has as many
-        lines as a grid's: the pictures of a row stay level."""
-        text = [*point.label.split(", "), *lines]
-        tile.setText("\n".join(text + [""] * (4 - len(text))))
+        """The point's values (one per line) over `lines`, padded to two lines below them (time,
+        K's coverage loss), so that every tile of a sweep has as many lines: a row's pictures
+        stay level."""
+        values = point.label.split(", ")
+        text = [*values, *lines]
+        tile.setText("\n".join(text + [""] * (len(values) + 2 - len(text))))
 
     # -- results -----------------------------------------------------------------------------------
     def _on_rendered(self, index: int, image, sweep_id: int) -> None:
