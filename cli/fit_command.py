@@ -54,7 +54,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     p.add_argument("--workers", type=positive_int, default=None,
-                   help="threads rendering an iteration's views side by side on the CPU (default: one per view, up to "
+                   help="processes rendering an iteration's views side by side on the CPU (default: one per view, up to "
                         "the cores, for fits of at least two 128² views per iteration; else 1)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run)
@@ -107,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
 
     interrupted = False
-    with tqdm(total=config.iterations, disable=args.quiet, unit="it", dynamic_ncols=True) as bar:
+    with fitter, tqdm(total=config.iterations, disable=args.quiet, unit="it", dynamic_ncols=True) as bar:
         try:
             while fitter.iteration < config.iterations:
                 record = fitter.step()

@@ -7,12 +7,14 @@ an optimiser step on per-vertex offsets (and colours). The whole run state - par
 optimiser moments, the view sampler's random state and the history - round-trips through
 :meth:`state_dict` / :meth:`load_state_dict`, so a paused run resumes exactly.
 
-On the CPU the iteration's views are split among worker threads (one torch thread each), each
-rendering its views and differentiating their image losses; the first to finish computes the
-mesh regularisers. Much of a render's work is in operations torch runs on one thread only
+On the CPU the iteration's views are split among view workers (one torch thread each), each
+rendering its views and differentiating their image losses, while the mesh regularisers are
+computed beside them. Much of a render's work is in operations torch runs on one thread only
 (gathers, scatters, comparisons) and in Python, so two renders side by side use two cores far
-better than one render with two torch threads. Gradients are summed in a fixed order: a run is
-deterministic for a given seed and worker count.
+better than one render with two torch threads. The workers are processes by default (see
+`view_processes`: threads of one interpreter slow each other's Python down), or threads.
+Gradients are summed in a fixed order: a run is deterministic for a given seed and worker
+count, and the same on processes as on threads.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import torch
 
 from core.fitting.config import FIXED_DURING_RUN, LOSS_TERMS, FitConfig, _positive_int
 from core.fitting.targets import Targets
+from core.fitting.view_processes import ViewProcesses
 from core.loss import mesh_edge_loss, mesh_laplacian_smoothing, mesh_normal_consistency
 from core.renderer import (
     BlendParams,
@@ -47,20 +50,26 @@ STATE_VERSION = 1
 MIN_PIXELS_FOR_VIEW_WORKERS = 2 * 128 * 128
 # Starting colour of fitted vertex colours (the tutorial's mid grey).
 INITIAL_COLOR = 0.5
+# How view workers run side by side on the CPU (see the module docstring).
+PARALLEL_MODES = ("processes", "threads")
 
 
 class Fitter:
     """Run a fit step by step. Never touches Qt; deterministic for a given seed on CPU."""
 
     def __init__(self, targets: Targets, config: FitConfig, source: Optional[Meshes] = None,
-                 workers: Optional[int] = None) -> None:
-        """workers: threads that render an iteration's views side by side on the CPU (default:
-        one per view, at most the machine's cores, when an iteration renders at least
+                 workers: Optional[int] = None, parallel: str = "processes") -> None:
+        """workers: view workers that render an iteration's views side by side on the CPU
+        (default: one per view, at most the machine's cores, when an iteration renders at least
         MIN_PIXELS_FOR_VIEW_WORKERS pixels, else 1; 1 renders all views as one batch on the
-        calling thread, as on CUDA)."""
+        calling thread, as on CUDA). parallel: "processes" (started at the first step that
+        uses them; call :meth:`close`, or use the Fitter as a context manager, to stop them
+        early) or "threads"."""
         config.validate()
         if workers is not None:
             _positive_int("workers", workers)
+        if parallel not in PARALLEL_MODES:
+            raise ValueError(f"parallel must be one of {PARALLEL_MODES}, got {parallel!r}")
         if config.views_per_iteration > targets.num_views:
             raise ValueError(f"views_per_iteration ({config.views_per_iteration}) exceeds the {targets.num_views} target views")
         self.config = config
@@ -81,7 +90,9 @@ class Fitter:
             self.optimizer = torch.optim.Adam(params, lr=config.lr)
         self._generator = torch.Generator().manual_seed(config.seed)
         self.workers = workers if workers is not None else _default_workers(config.views_per_iteration, self.targets.image_size)
+        self.parallel = parallel
         self._pool: Optional[ThreadPoolExecutor] = None
+        self._processes: Optional[ViewProcesses] = None
         self.iteration = 0
         self.history: List[Dict[str, float]] = []
         self.last_vertex_grad: Optional[torch.Tensor] = None
@@ -124,12 +135,24 @@ class Fitter:
         candidate = FitConfig.from_dict({**self.config.to_dict(), **changes, "weights": weights})
         if candidate.views_per_iteration > self.targets.num_views:
             raise ValueError(f"views_per_iteration ({candidate.views_per_iteration}) exceeds the {self.targets.num_views} target views")
-        self.config = candidate
+        self._use_config(candidate)
+
+    def _use_config(self, config: FitConfig) -> None:
+        """Run on `config` (checked) from the next step on, here and in the view processes."""
+        self.config = config
         for group in self.optimizer.param_groups:
-            group["lr"] = candidate.lr
+            group["lr"] = config.lr
             if "momentum" in group:
-                group["momentum"] = candidate.momentum
+                group["momentum"] = config.momentum
         self._build_renderer()
+        if self._processes is not None:
+            self._processes.send_config(config)
+
+    def _use_source(self, verts: torch.Tensor) -> None:
+        """Deform a source with these vertex positions (same faces), here and in the view processes."""
+        self._source = self._topology_cached(verts, self._source.faces_packed())
+        if self._processes is not None:
+            self._processes.send_source(verts)
 
     def set_learning_rate(self, lr: float) -> None:
         self.update_config(lr=lr)
@@ -186,19 +209,54 @@ class Fitter:
             self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="fit-view", initializer=torch.set_num_threads, initargs=(1,))
         return self._pool
 
+    def _view_processes(self) -> ViewProcesses:
+        if self._processes is None or self._processes.closed:  # (closed by an interrupted step)
+            self._processes = ViewProcesses(self.workers, self.targets, self.config, self._source.verts_packed(),
+                                            self._source.faces_packed(), self.config.fit_colors)
+        return self._processes
+
+    def prepare(self) -> None:
+        """Start the view worker processes now and wait until they are ready (else the first step
+        that needs them does; starting takes a few seconds)."""
+        if self.parallel == "processes" and len(self._view_groups(list(range(self.config.views_per_iteration)))) > 1:
+            self._view_processes().wait_ready()
+
+    def close(self) -> None:
+        """Stop the view workers (processes or threads); a later step starts them again."""
+        if self._processes is not None:
+            self._processes.close()
+            self._processes = None
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+    def __enter__(self) -> "Fitter":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
     def step(self) -> Dict[str, float]:
         """Run one iteration; return ``{"iteration", "total", <each loss term>, "seconds"}``."""
         start = time.perf_counter()
         cfg = self.config
         views = torch.randperm(self.targets.num_views, generator=self._generator)[: cfg.views_per_iteration].tolist()
         groups = self._view_groups(views)
-        # Meshes and cameras are made here, not in the workers: they share cached state.
-        jobs = [(self._current(), self.targets.cameras[group], group) for group in groups]
-        if len(jobs) == 1:
+        if len(groups) > 1 and self.parallel == "processes":
+            processes = self._view_processes()
+            processes.submit(groups, self.deform, self.colors)
+            # the regularisers meanwhile, on a thread of one torch thread: at more, this process
+            # would contend with the workers for the cores (an iteration took 66 ms instead of 44)
+            pending_regularizers = self._worker_pool().submit(self._regularizers)
+            results = processes.collect(len(groups))
+            regularizers, regularizer_grad = pending_regularizers.result()
+        elif len(groups) == 1:
             regularizers, regularizer_grad = self._regularizers()
-            results = [self._image_losses(*jobs[0])]
-        else:  # everything on the workers (one torch thread each); the short regularisers go to
-            # whichever worker frees first
+            results = [self._image_losses(self._current(), self.targets.cameras[groups[0]], groups[0])]
+        else:  # everything on the worker threads (one torch thread each); the short regularisers
+            # go to whichever worker frees first. Meshes and cameras are made here, not in the
+            # workers: they share cached state.
+            jobs = [(self._current(), self.targets.cameras[group], group) for group in groups]
             pool = self._worker_pool()
             pending = [pool.submit(self._image_losses, *job) for job in jobs]
             pending_regularizers = pool.submit(self._regularizers)
@@ -263,7 +321,7 @@ class Fitter:
             raise ValueError("the saved state is for a different source mesh")
         if config.fit_colors != self.config.fit_colors or config.optimizer != self.config.optimizer:
             raise ValueError("the saved state used a different optimizer or colour setting; build the Fitter with its config")
-        self._source = self._topology_cached(state["source_verts"], state["source_faces"])
+        self._use_source(state["source_verts"])
         with torch.no_grad():
             self.deform.copy_(state["deform"])
             self.colors.copy_(state["colors"])
@@ -271,8 +329,7 @@ class Fitter:
         self._generator.set_state(state["generator"])
         self.iteration = int(state["iteration"])
         self.history = [dict(r) for r in state["history"]]
-        self.config = config
-        self._build_renderer()
+        self._use_config(config)
 
 
 def _default_workers(views_per_iteration: int, image_size: Tuple[int, int]) -> int:

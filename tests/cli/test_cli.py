@@ -215,6 +215,55 @@ def test_fit_ctrl_c_saves_what_it_has(tmp_path, mesh_file, monkeypatch, capsys):
     assert len((tmp_path / "partial_losses.csv").read_text().splitlines()) == 4  # header + 3 iterations
 
 
+def _live_processes_in_group(group: int) -> list[str]:
+    """Command lines of the processes of a process group that are still running (zombies, which
+    a container's init may never reap, are not)."""
+    from pathlib import Path
+
+    live = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended while we looked
+        if int(fields[2]) == group and fields[0] != "Z":  # state, ppid, pgrp
+            live.append((stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"))
+    return live
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process groups, SIGINT and /proc as on Linux")
+def test_fit_ctrl_c_with_worker_processes(tmp_path, mesh_file):
+    """A real Ctrl-C (SIGINT to the whole process group, as a terminal sends it) during a fit on
+    view worker processes: the fit saves and exits 130, no worker prints a traceback, and no
+    process of the group is left behind."""
+    import os
+    import re
+    import signal
+    import time
+
+    out, errors = tmp_path / "partial.obj", tmp_path / "stderr.txt"
+    with open(errors, "w") as stderr:
+        proc = subprocess.Popen(
+            [sys.executable, "main.py", "fit", mesh_file, "--out", str(out), "--workers", "2",
+             "--iterations", "100000", "--views", "4", "--image-size", "32",
+             "--faces-per-pixel", "8", "--sphere-level", "1"],
+            cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=stderr, text=True, start_new_session=True,
+        )
+        deadline = time.monotonic() + 120  # until the progress bar counts iterations
+        while not re.search(r"\b[1-9]\d*/100000", errors.read_text()) and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.1)
+        assert proc.poll() is None, errors.read_text()
+        os.killpg(proc.pid, signal.SIGINT)
+        stdout, _ = proc.communicate(timeout=60)
+    text = errors.read_text()
+    assert proc.returncode == 130, text
+    assert "Traceback" not in text and "KeyboardInterrupt" not in text, text
+    assert "stopped early" in stdout
+    assert load_mesh(out).verts_packed().shape == (42, 3)
+    time.sleep(0.5)
+    assert _live_processes_in_group(proc.pid) == [], "the fit's workers outlived it"
+
+
 def test_fit_errors_are_one_line(tmp_path, mesh_file, capsys):
     out = str(tmp_path / "f.obj")
     check = lambda code, args, *fragments: _assert_one_line_error(_call(capsys, "fit", *args), code, *fragments)  # noqa: E731

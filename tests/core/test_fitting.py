@@ -199,11 +199,12 @@ def test_state_dict_resume_equals_uninterrupted_run(small_targets, optimizer):
 
 @pytest.mark.parametrize("views,workers", [(2, 2), (3, 2), (3, 3)])
 def test_view_workers_split_the_views_and_agree_with_one_batch(small_targets, views, workers):
-    """Worker threads each render a consecutive group of the views; the losses are the same mean
+    """View workers each render a consecutive group of the views; the losses are the same mean
     over all views, so the run follows the one-batch run to float rounding, and it is
-    deterministic: the same seed and worker count give the same run."""
+    deterministic: the same seed and worker count give the same run. (On threads here; worker
+    processes give the same runs bit for bit, see test_fit_processes.py.)"""
     config = FitConfig(**{**SMALL, "views_per_iteration": views})
-    batched, split, again = (Fitter(small_targets, config, workers=w) for w in (1, workers, workers))
+    batched, split, again = (Fitter(small_targets, config, workers=w, parallel="threads") for w in (1, workers, workers))
     assert [len(g) for g in split._view_groups(list(range(views)))] == {2: [1, 1], 3: [1, 1, 1] if workers == 3 else [2, 1]}[views]
     assert batched._view_groups(list(range(views))) == [list(range(views))]
     strip = lambda rs: [{k: v for k, v in r.items() if k != "seconds"} for r in rs]  # noqa: E731
@@ -223,16 +224,18 @@ def test_default_view_workers_only_for_fits_large_enough(small_targets):
 
 
 def test_view_workers_resume_exactly_and_reject_bad_counts(small_targets):
-    straight = Fitter(small_targets, FitConfig(**SMALL), workers=2)
+    straight = Fitter(small_targets, FitConfig(**SMALL), workers=2, parallel="threads")
     straight.run(2)
     state = straight.state_dict()
     expected = [dict(r, seconds=0) for r in straight.run(3)]
-    resumed = Fitter(small_targets, FitConfig(**SMALL), workers=2)
+    resumed = Fitter(small_targets, FitConfig(**SMALL), workers=2, parallel="threads")
     resumed.load_state_dict(state)
     assert [dict(r, seconds=0) for r in resumed.run(3)] == expected
     for bad in (0, -1, 1.5, True):
         with pytest.raises(ValueError, match="workers"):
             Fitter(small_targets, FitConfig(**SMALL), workers=bad)
+    with pytest.raises(ValueError, match="parallel"):
+        Fitter(small_targets, FitConfig(**SMALL), workers=2, parallel="fork")
 
 
 def test_state_dict_is_a_copy(small_targets):

@@ -167,3 +167,31 @@ def test_job_and_service_arguments_are_checked() -> None:
         FitService(view_workers=0)
     with pytest.raises(ValueError, match="interval_s"):
         FitService(interval_s=-1)
+
+
+def test_view_worker_processes_follow_the_run(qtbot) -> None:
+    """With two view workers the run renders on worker processes (the same history as a
+    straight run on threads); they stop when the run stops, and a new run's start or a reset
+    stops those of the run before."""
+    service = FitService(torch_threads=1, view_workers=2)
+    config = small_config(iterations=4)
+    service.start(FitJob(config, target_mesh=ellipsoid()))
+    _wait_phase(qtbot, service, "finished")
+    run = service._worker._run
+    workers = run.fitter._processes
+    assert run.fitter.parallel == "processes" and workers is None  # closed when the run finished
+    threads = Fitter(make_targets(ellipsoid(), config), config, workers=2, parallel="threads")
+    threads.run()
+    assert _losses(run.fitter.history) == _losses(threads.history)
+
+    service.start(FitJob(small_config(iterations=10_000), target_mesh=ellipsoid()))
+    _wait_phase(qtbot, service, "running")
+    qtbot.waitUntil(lambda: service.latest is not None and service.latest.iteration >= 2, timeout=TIMEOUT_MS)
+    processes = service._worker._run.fitter._processes._processes
+    assert len(processes) == 2 and all(p.is_alive() for p in processes)
+    service.reset()
+    _wait_phase(qtbot, service, "idle")
+    for process in processes:
+        process.join(timeout=10)
+    assert not any(p.is_alive() for p in processes)
+    assert service.shutdown(10_000)

@@ -180,7 +180,7 @@ class FittingController(QObject):
             self.status_label.clear()
             self.panel.set_status("Idle")
         elif phase in ("preparing", "failed"):
-            self.panel.set_status("Rendering the targets…" if phase == "preparing" else "Failed (see the message above)")
+            self.panel.set_status("Preparing the fit (targets, view workers)…" if phase == "preparing" else "Failed (see the message above)")
 
     def _apply_display(self) -> None:
         self.live.set_color_mode("gradient" if self.panel.gradient_box.isChecked() else "colors")

@@ -122,6 +122,7 @@ class _Worker(QThread):
                 self._commands.clear()
             for name, payload in commands:
                 if name == "shutdown":
+                    self._discard_run()
                     return
                 self._handle(name, payload)
             if self._phase == "running":
@@ -133,7 +134,8 @@ class _Worker(QThread):
         if name == "start":
             self._start(*payload)
         elif name == "reset":
-            self._run, self._run_id = None, payload
+            self._discard_run()
+            self._run_id = payload
             self._set_phase("idle")
         elif name == "compare":
             self._compare_view = payload
@@ -160,11 +162,19 @@ class _Worker(QThread):
             self._set_phase("stopped")
             self._report(force=True)
 
+    def _discard_run(self) -> None:
+        """Drop the current run, stopping its Fitter's view worker processes."""
+        if self._run is not None:
+            self._run.fitter.close()
+            self._run = None
+
     def _start(self, run_id: int, job: FitJob) -> None:
-        self._run, self._run_id = None, run_id
+        self._discard_run()
+        self._run_id = run_id
         self._set_phase("preparing")
         try:
             fitter = _build_fitter(job, workers=self._service.view_workers)
+            fitter.prepare()  # its view worker processes start while the phase says so
         except (OSError, ValueError, TypeError, RuntimeError) as exc:
             self._service._failed.emit(run_id, f"{type(exc).__name__}: {exc}" if not isinstance(exc, ValueError) else str(exc))
             self._set_phase("failed")
@@ -247,6 +257,8 @@ class _Worker(QThread):
         service._progress.emit(progress)
 
     def _set_phase(self, phase: str) -> None:
+        if phase in ("stopped", "finished") and self._run is not None:
+            self._run.fitter.close()  # its mesh and history stay; its worker processes go
         self._phase = phase
         self._service._phase.emit(self._run_id, phase)  # the service drops repeats
 
@@ -289,9 +301,10 @@ class FitService(QObject):
     def __init__(self, torch_threads: int | None = 1, interval_s: float = 0.1, mesh_interval_s: float = 0.25,
                  parent: QObject | None = None, view_workers: int | None = None) -> None:
         """torch_threads: the fitting thread's own torch threads (None: torch's default);
-        view_workers: the Fitter's threads rendering an iteration's views side by side, one torch
-        thread each (None: the Fitter's default, one per view up to the cores for fits large
-        enough to gain from them)."""
+        view_workers: the Fitter's worker processes rendering an iteration's views side by side,
+        one torch thread each (None: the Fitter's default, one per view up to the cores for fits
+        large enough to gain from them). A run's processes stop when it stops, finishes, is
+        reset or replaced, and at shutdown."""
         super().__init__(parent)
         check_optional_count("torch_threads", torch_threads)
         check_optional_count("view_workers", view_workers)
