@@ -11,7 +11,7 @@ runs for --seconds while the GUI thread measures two latencies:
                slot running on the GUI thread, i.e. how long any event from a worker waits
 Every progress report updates the loss plot, the viewport's live mesh and the compare view, as
 in normal use. Threads: the fitting worker's torch intra-op threads (0 = torch's default, 2 on
-a 2-core machine); workers: the Fitter's view workers, threads of one torch thread each that
+a 2-core machine); workers: the Fitter's view workers, processes of one torch thread each that
 render an iteration's views side by side (0 = the default, one per view up to the cores). The render service's worker keeps its own setting (1). The "idle" row runs
 no fit. Target: p95 of both latencies <= 50 ms.
 
