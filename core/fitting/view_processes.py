@@ -14,9 +14,12 @@ Fitter of one worker), so a fit gives the same numbers, bit for bit, on processe
 
 from __future__ import annotations
 
+import contextlib
 import signal
+import sys
 import threading
 import traceback
+import types
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -48,7 +51,7 @@ class ViewProcesses:
         self._closed = False
         self._ready = False
         try:
-            with _sigint_ignored():  # Ctrl-C reaches the fitting process only, which stops the fit
+            with _spawning():
                 for outputs in self._outputs:
                     mine, theirs = context.Pipe()
                     self._connections.append(mine)
@@ -181,18 +184,29 @@ class ViewProcesses:
         return RuntimeError(f"a view worker process of the fit exited unexpectedly (exit code {codes[0] if codes else 'unknown'})")
 
 
-class _sigint_ignored:
-    """Context in which SIGINT is ignored, so that processes started in it inherit that (on the
-    main thread only: elsewhere signal handlers cannot change, and workers ignore it themselves)."""
+@contextlib.contextmanager
+def _spawning():
+    """Start worker processes in here.
 
-    def __enter__(self) -> None:
-        self._previous = None
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-    def __exit__(self, *exc: Any) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
+    SIGINT is ignored while they start (on the main thread only: elsewhere handlers cannot
+    change, and the workers ignore it themselves first thing), so they inherit that: Ctrl-C
+    reaches the fitting process only, which stops the fit. And `spawn` does not see the
+    program's __main__ module: it would import it again in every worker, which re-runs a
+    script without an ``if __name__ == "__main__"`` guard (fatally) and costs start-up time in
+    any case. The workers need nothing from it: their code and arguments come from `core`.
+    """
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    main = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if main is not None:
+            sys.modules["__main__"] = main
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
 
 
 def _serve(connection, targets, config: Dict[str, Any], source_verts: torch.Tensor, source_faces: torch.Tensor,

@@ -129,3 +129,33 @@ def test_after_a_failed_step_the_run_goes_on_exactly(targets, monkeypatch, failu
         assert _records(processes.run(2)) == _records(threads.run(2))
         assert _same_state(processes, threads)
         assert all(p.is_alive() for p in processes._processes._processes)
+
+
+def test_a_script_without_a_main_guard_runs_once(tmp_path):
+    """`spawn` would import the user's script again in every worker; a script without an
+    ``if __name__ == "__main__"`` guard would then run again there (and fail). The workers do
+    not see the script: it runs once and its fit works."""
+    import subprocess
+    import sys
+
+    from tests.shared_data import REPO_ROOT
+
+    runs = tmp_path / "runs.txt"
+    script = tmp_path / "fit_script.py"
+    script.write_text(
+        "import torch\n"
+        "from core.fitting import FitConfig, Fitter, make_targets\n"
+        "from core.utils import ico_sphere\n"
+        f"open({str(runs)!r}, 'a').write('ran\\n')\n"
+        f"config = FitConfig(**{CONFIG!r})\n"
+        "targets = make_targets(ico_sphere(2), config)\n"
+        "fitter = Fitter(targets, config, workers=2)\n"
+        "fitter.run(2)\n"
+        "assert fitter._processes is not None and fitter.iteration == 2\n"
+        "print('done', fitter.history[-1]['total'])\n"
+    )
+    result = subprocess.run([sys.executable, str(script)], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
+                            env={**__import__("os").environ, "PYTHONPATH": str(REPO_ROOT)})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("done") and "Traceback" not in result.stderr, result.stderr
+    assert runs.read_text() == "ran\n"
