@@ -409,7 +409,7 @@ class Meshes:
         """(sum V_n, 3) area-weighted vertex normals: normalised sum of cross(v2-v1, v0-v1) over faces."""
         if self._verts_normals_packed is None:
             verts, faces = self._verts_packed, self._faces_packed
-            tri = verts[faces]
+            tri = verts.index_select(0, faces.reshape(-1)).view(-1, 3, 3)  # (faster than verts[faces], fwd and bwd)
             n = torch.cross(tri[:, 2] - tri[:, 1], tri[:, 0] - tri[:, 1], dim=1)
             acc = torch.zeros_like(verts)
             for k in range(3):

@@ -579,10 +579,11 @@ def select_fragments(
         col0, row0, ncols, nrows = _face_pixel_boxes(face_verts, image_size, reach)
         drawable = _face_is_drawable(face_verts, cull_backfaces) & (ncols > 0) & (nrows > 0)
         faces = true_positions(drawable)
+        drawn_verts = face_verts.index_select(0, faces)
         seg_face, seg_row, seg_col, counts = _row_spans(
-            _screen_table(face_verts[faces], reach), col0[faces], row0[faces], ncols[faces], nrows[faces], image_size
+            _screen_table(drawn_verts, reach), col0[faces], row0[faces], ncols[faces], nrows[faces], image_size
         )
-        verts_table = _coordinate_rows(face_verts[faces])
+        verts_table = _coordinate_rows(drawn_verts)
         ends = torch.cumsum(counts, 0)
         # Pairs are numbered 0, 1, ... span after span; pair q of a span starting at pair s sits
         # at column seg_col + (q - s) and flat pixel seg_pix + (q - s): subtracting s once per
@@ -902,7 +903,7 @@ def rasterize_meshes(
     k = faces_per_pixel
     verts = meshes.verts_packed()
     faces = meshes.faces_packed()
-    face_verts = verts[faces]
+    face_verts = verts.index_select(0, faces.reshape(-1)).view(-1, 3, 3)  # verts[faces], a third faster fwd+bwd
     face_to_image = meshes.faces_packed_to_mesh_idx()
     clipped = None  # the vertex test first: one pass over V depths instead of 3F
     if z_clip_value is not None and verts.numel() and float(verts[:, 2].detach().min()) < z_clip_value:
