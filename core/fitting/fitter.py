@@ -145,13 +145,13 @@ class Fitter:
             if "momentum" in group:
                 group["momentum"] = config.momentum
         self._build_renderer()
-        if self._processes is not None:
+        if self._open_processes() is not None:
             self._processes.send_config(config)
 
     def _use_source(self, verts: torch.Tensor) -> None:
         """Deform a source with these vertex positions (same faces), here and in the view processes."""
         self._source = self._topology_cached(verts, self._source.faces_packed())
-        if self._processes is not None:
+        if self._open_processes() is not None:
             self._processes.send_source(verts)
 
     def set_learning_rate(self, lr: float) -> None:
@@ -209,8 +209,13 @@ class Fitter:
             self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="fit-view", initializer=torch.set_num_threads, initargs=(1,))
         return self._pool
 
+    def _open_processes(self) -> Optional[ViewProcesses]:
+        """The view processes, unless none were started or they closed themselves (after an
+        interrupted step or a worker's death): the next step then starts new ones."""
+        return None if self._processes is None or self._processes.closed else self._processes
+
     def _view_processes(self) -> ViewProcesses:
-        if self._processes is None or self._processes.closed:  # (closed by an interrupted step)
+        if self._open_processes() is None:
             self._processes = ViewProcesses(self.workers, self.targets, self.config, self._source.verts_packed(),
                                             self._source.faces_packed(), self.config.fit_colors)
         return self._processes

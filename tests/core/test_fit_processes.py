@@ -125,6 +125,8 @@ def test_after_a_failed_step_the_run_goes_on_exactly(targets, monkeypatch, failu
             with expected:
                 processes.step()
             processes._generator.set_state(draws)  # the failed step drew its views: draw them again
+            for fitter in (processes, threads):  # settings change while no workers run
+                fitter.update_config(lr=0.5)
         assert processes.iteration == 1
         assert _records(processes.run(2)) == _records(threads.run(2))
         assert _same_state(processes, threads)
