@@ -4,9 +4,9 @@ Typical use::
 
     config = FitConfig(iterations=500)
     targets = make_targets(target_mesh, config)       # or load_image_targets(folder)
-    fitter = Fitter(targets, config)
-    for _ in range(config.iterations):
-        losses = fitter.step()
+    with Fitter(targets, config) as fitter:             # closing stops its view worker processes
+        for _ in range(config.iterations):
+            losses = fitter.step()
     mesh = targets.to_source_frame(fitter.current_mesh())
 """
 from core.fitting.config import (
