@@ -8,23 +8,16 @@ import math
 import pytest
 import torch
 
-from core.fitting import FitConfig, Fitter, make_targets
+from core.fitting import Fitter, make_targets
 from core.structures import Meshes
 from core.utils import ico_sphere
-
-CONFIG = dict(num_views=6, image_size=40, faces_per_pixel=10, sphere_level=2, views_per_iteration=2,
-              iterations=40, sigma=1e-4)
+from tests.viewer.fitting_cases import ellipsoid, small_config
 
 
 @pytest.fixture(scope="module")
 def targets():
     torch.set_num_threads(1)
-    sphere = ico_sphere(2)
-    verts = sphere.verts_packed() * torch.tensor([1.5, 0.8, 1.0])
-    from core.renderer import TexturesVertex
-
-    mesh = Meshes([verts], sphere.faces_list(), textures=TexturesVertex([(0.5 + 0.4 * sphere.verts_packed()).clamp(0, 1)]))
-    return make_targets(mesh, FitConfig(**CONFIG))
+    return make_targets(ellipsoid(), small_config())
 
 
 def _records(records):
@@ -38,7 +31,7 @@ def _same_state(a: Fitter, b: Fitter) -> bool:
 def test_processes_run_exactly_as_threads(targets):
     """Steps, setting changes, a resume onto another source, close and restart: every record and
     parameter equal on worker processes and on worker threads."""
-    config = FitConfig(**CONFIG)
+    config = small_config()
     threads = Fitter(targets, config, workers=2, parallel="threads")
     with Fitter(targets, config, workers=2) as processes:
         assert processes.parallel == "processes" and processes._processes is None  # started when needed
@@ -101,7 +94,7 @@ def test_after_a_failed_step_the_run_goes_on_exactly(targets, monkeypatch, failu
     Ctrl-C while waiting leaves no stale answer for the next step; a worker killed mid-run (out
     of memory, say) is a clear RuntimeError, not a hang, and the next step starts fresh workers.
     After each, the run goes on exactly as a thread run that saw the same failure."""
-    config = FitConfig(**CONFIG)
+    config = small_config()
     threads = Fitter(targets, config, workers=2, parallel="threads")
     with Fitter(targets, config, workers=2) as processes:
         assert _records(processes.run(1)) == _records(threads.run(1))
@@ -146,11 +139,11 @@ def test_a_script_without_a_main_guard_runs_once(tmp_path):
     script = tmp_path / "fit_script.py"
     script.write_text(
         "import torch\n"
-        "from core.fitting import FitConfig, Fitter, make_targets\n"
-        "from core.utils import ico_sphere\n"
+        "from core.fitting import Fitter, make_targets\n"
+        "from tests.viewer.fitting_cases import ellipsoid, small_config\n"
         f"open({str(runs)!r}, 'a').write('ran\\n')\n"
-        f"config = FitConfig(**{CONFIG!r})\n"
-        "targets = make_targets(ico_sphere(2), config)\n"
+        "config = small_config()\n"
+        "targets = make_targets(ellipsoid(), config)\n"
         "fitter = Fitter(targets, config, workers=2)\n"
         "fitter.run(2)\n"
         "assert fitter._processes is not None and fitter.iteration == 2\n"

@@ -1,4 +1,4 @@
-"""Small fitting problems for the viewer's fitting tests: a coloured ellipsoid, tiny settings.
+"""Small fitting problems for the fitting tests (viewer and worker processes): a coloured ellipsoid, tiny settings.
 
 One iteration takes ~15 ms on 2 CPU cores, so tests can run tens of iterations in a second.
 """
