@@ -214,6 +214,10 @@ class Fitter:
         interrupted step or a worker's death): the next step then starts new ones."""
         return None if self._processes is None or self._processes.closed else self._processes
 
+    def _on_processes(self, groups: List[List[int]]) -> bool:
+        """Whether these groups of views render on the worker processes."""
+        return len(groups) > 1 and self.parallel == "processes"
+
     def _view_processes(self) -> ViewProcesses:
         if self._open_processes() is None:
             self._processes = ViewProcesses(self.workers, self.targets, self.config, self._source.verts_packed(),
@@ -223,7 +227,7 @@ class Fitter:
     def prepare(self) -> None:
         """Start the view worker processes now and wait until they are ready (else the first step
         that needs them does; starting takes a few seconds)."""
-        if self.parallel == "processes" and len(self._view_groups(list(range(self.config.views_per_iteration)))) > 1:
+        if self._on_processes(self._view_groups(list(range(self.config.views_per_iteration)))):
             self._view_processes().wait_ready()
 
     def close(self) -> None:
@@ -247,7 +251,7 @@ class Fitter:
         cfg = self.config
         views = torch.randperm(self.targets.num_views, generator=self._generator)[: cfg.views_per_iteration].tolist()
         groups = self._view_groups(views)
-        if len(groups) > 1 and self.parallel == "processes":
+        if self._on_processes(groups):
             processes = self._view_processes()
             processes.submit(groups, self.deform, self.colors)
             # the regularisers meanwhile, on a thread of one torch thread: at more, this process
