@@ -66,6 +66,12 @@ def background_rgb(blend_params: BlendParams, like: torch.Tensor) -> torch.Tenso
     return bg
 
 
+def check_sigma(sigma: float, label: str = "BlendParams sigma") -> None:
+    """ValueError naming `label` unless sigma > 0 (NaN included)."""
+    if not sigma > 0:
+        raise ValueError(f"{label} must be > 0; got {sigma}")
+
+
 def _check_sigma(blend_params: BlendParams) -> None:
     if not blend_params.sigma > 0 or not blend_params.gamma > 0:
         raise ValueError(f"BlendParams sigma and gamma must be > 0; got sigma={blend_params.sigma}, gamma={blend_params.gamma}")
@@ -155,6 +161,12 @@ def softmax_terms(
     return SoftmaxTerms(weights, delta, silhouette_alpha(sparse, sigma, sparse.dists).reshape(-1))
 
 
+def _softmax_denominator(pix: torch.Tensor, weights: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
+    """Each pixel's softmax denominator, (N*H*W,): the sum of its slots' weights plus the
+    background term delta."""
+    return torch.zeros_like(delta).index_add(0, pix, weights) + delta
+
+
 def softmax_contributors(sparse: SparseFragments, terms: SoftmaxTerms) -> torch.Tensor:
     """Ascending positions of the slots whose colour can change the blended image.
 
@@ -165,7 +177,7 @@ def softmax_contributors(sparse: SparseFragments, terms: SoftmaxTerms) -> torch.
     """
     with torch.no_grad():
         weights = terms.weights.detach()
-        denom = torch.zeros_like(terms.delta).index_add(0, sparse.pix, weights) + terms.delta
+        denom = _softmax_denominator(sparse.pix, weights, terms.delta)
         return true_positions(weights > NEGLIGIBLE_SHARE * denom.index_select(0, sparse.pix))
 
 
@@ -191,7 +203,7 @@ def softmax_blend_sparse(
     pix, weights = sparse.pix, terms.weights
     if rows is not None:
         pix, weights = pix.index_select(0, rows), weights.index_select(0, rows)
-    denom = colors.new_zeros(npix).index_add(0, sparse.pix, terms.weights) + terms.delta
+    denom = _softmax_denominator(sparse.pix, terms.weights, terms.delta)
     bg = background_rgb(blend_params, colors)
     # Channel by channel: 1-D index_add runs about three times faster than one over (M, 3) rows.
     rgb = [
@@ -217,7 +229,7 @@ def softmax_blend_shares(
     sparse = sparse_fragments(fragments)
     n, h, w, _ = sparse.shape
     terms = softmax_terms(sparse, blend_params, znear, zfar)
-    denom = torch.zeros_like(terms.delta).index_add(0, sparse.pix, terms.weights) + terms.delta
+    denom = _softmax_denominator(sparse.pix, terms.weights, terms.delta)
     shares = sparse.dense(terms.weights / denom.index_select(0, sparse.pix), 0.0)
     return shares, (terms.delta / denom).view(n, h, w)
 
@@ -233,8 +245,7 @@ def silhouette_alpha_gradient(fragments: Fragments, sigma: float) -> torch.Tenso
     PyTorch3D: it shows where a silhouette loss can move the mesh, the band σ opens around its
     edges (and where a K too small for the blur radius leaves it out).
     """
-    if not sigma > 0:
-        raise ValueError(f"sigma must be > 0; got {sigma}")
+    check_sigma(sigma, "sigma")
     sparse = sparse_fragments(fragments)
     transparency = _transparency(sparse, sigma, sparse.dists).index_select(0, sparse.pix)
     return sparse.dense(-transparency * torch.sigmoid(-sparse.dists / sigma) / sigma, 0.0)

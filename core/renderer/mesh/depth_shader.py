@@ -10,7 +10,7 @@ from typing import Union
 
 import torch
 
-from ..blending import sparse_fragments
+from ..blending import check_sigma, sparse_fragments
 from .fragments import Fragments, depth_order
 from .shader import ShaderBase, _check_fragments
 
@@ -59,8 +59,7 @@ class SoftDepthShader(ShaderBase):
         sparse = sparse_fragments(fragments)
         _check_fragments(sparse, meshes)
         blend_params = kwargs.get("blend_params", self.blend_params)
-        if not blend_params.sigma > 0:
-            raise ValueError(f"BlendParams sigma must be > 0; got {blend_params.sigma}")
+        check_sigma(blend_params.sigma)
         n, h, w, _ = sparse.shape
         background = _zfar(self, kwargs, n, sparse.dists).reshape(-1, 1).expand(n, h * w).reshape(-1)
         if sparse.pix.numel() == 0:

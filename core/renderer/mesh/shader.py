@@ -13,6 +13,7 @@ import torch
 from ..blending import (
     BlendParams,
     background_rgb,
+    check_sigma,
     silhouette_alpha,
     softmax_blend_sparse,
     softmax_contributors,
@@ -259,8 +260,7 @@ class SoftSilhouetteShader(torch.nn.Module):
 
     def forward(self, fragments: Fragments, meshes=None, **kwargs) -> torch.Tensor:
         blend_params = kwargs.get("blend_params", self.blend_params)
-        if not blend_params.sigma > 0:
-            raise ValueError(f"BlendParams sigma must be > 0; got {blend_params.sigma}")
+        check_sigma(blend_params.sigma)
         sparse = sparse_fragments(fragments)
         alpha = silhouette_alpha(sparse, blend_params.sigma, sparse.dists)
         return torch.cat((torch.ones(*alpha.shape, 3, dtype=alpha.dtype, device=alpha.device), alpha[..., None]), dim=-1)
