@@ -15,15 +15,16 @@ from .fragments import Fragments, depth_order
 from .shader import ShaderBase, _check_fragments
 
 
-def _zfar(shader: ShaderBase, kwargs: dict, batch: int, like: torch.Tensor) -> torch.Tensor:
-    """The call's zfar as an (N or 1, 1, 1, 1) tensor: `zfar=` if given, else the cameras'
-    (which must be given, as in PyTorch3D), else 100."""
+def _background_depth(shader: ShaderBase, kwargs: dict, shape, like: torch.Tensor) -> torch.Tensor:
+    """The call's zfar at every pixel of a batch of `shape` (N, H, W, K), flat (N*H*W,): `zfar=`
+    if given, else the cameras' (which must be given, as in PyTorch3D), else 100."""
+    n, h, w, _ = shape
     cameras = shader._cameras(kwargs)
     zfar: Union[float, torch.Tensor] = kwargs.get("zfar", getattr(cameras, "zfar", 100.0))
     zfar = torch.as_tensor(zfar).to(like).reshape(-1)
-    if zfar.numel() not in (1, batch):
-        raise ValueError(f"zfar has {zfar.numel()} values for a batch of {batch} images (use 1 or {batch})")
-    return zfar.view(-1, 1, 1, 1)
+    if zfar.numel() not in (1, n):
+        raise ValueError(f"zfar has {zfar.numel()} values for a batch of {n} images (use 1 or {n})")
+    return zfar.view(-1, 1).expand(n, h * w).reshape(-1)
 
 
 class HardDepthShader(ShaderBase):
@@ -36,9 +37,8 @@ class HardDepthShader(ShaderBase):
         sparse = sparse_fragments(fragments)
         _check_fragments(sparse, meshes)
         n, h, w, _ = sparse.shape
-        zfar = _zfar(self, kwargs, n, sparse.dists)
+        background = _background_depth(self, kwargs, sparse.shape, sparse.dists)
         nearest = sparse.nearest()
-        background = zfar.expand(n, h, w, 1).reshape(-1)
         return background.index_put((sparse.pix[nearest],), sparse.zbuf[nearest]).view(n, h, w, 1)
 
 
@@ -61,7 +61,7 @@ class SoftDepthShader(ShaderBase):
         blend_params = kwargs.get("blend_params", self.blend_params)
         check_sigma(blend_params.sigma)
         n, h, w, _ = sparse.shape
-        background = _zfar(self, kwargs, n, sparse.dists).reshape(-1, 1).expand(n, h * w).reshape(-1)
+        background = _background_depth(self, kwargs, sparse.shape, sparse.dists)
         if sparse.pix.numel() == 0:
             return background.view(n, h, w, 1).clone()
         if sparse.rank is not None:  # slots already ranked (fragments made from dense tensors)
