@@ -25,15 +25,9 @@ def _list_to_padded(items: Sequence[torch.Tensor], pad_value: float = 0.0) -> to
     """Stack tensors (L_i, ...) into (N, max L_i, ...), padding the first dimension with `pad_value`.
 
     Only the first dimension may differ: (V_i, C) vertex features and (F_i, R, R, C) atlases
-    alike are padded along it (F.pad's pairs start at the last dimension, so the leading one
-    gets the only non-zero pair).
+    alike are padded along it.
     """
-    max_len = max(t.shape[0] for t in items)
-    padded = []
-    for t in items:
-        pairs = [0, 0] * (t.dim() - 1) + [0, max_len - t.shape[0]]
-        padded.append(F.pad(t, pairs, value=pad_value))
-    return torch.stack(padded, dim=0)
+    return torch.nn.utils.rnn.pad_sequence(list(items), batch_first=True, padding_value=pad_value)
 
 
 def _padded_to_list(padded: torch.Tensor, split_size: Sequence[int]) -> List[torch.Tensor]:
