@@ -41,19 +41,15 @@ def sparse_fragments(fragments: Fragments) -> SparseFragments:
         return fragments.sparse
     n, h, w, k = fragments.pix_to_face.shape
     slot = true_positions(fragments.pix_to_face.reshape(-1) >= 0)
-    pix, zbuf = slot // k, fragments.zbuf.reshape(-1)[slot]
-    # Rows are in slot order; slot 0 is the nearest face only if depths ascend within each pixel.
-    same_pixel = pix[1:] == pix[:-1]
-    slots_by_depth = not bool((same_pixel & (zbuf[1:] < zbuf[:-1])).any())
     return SparseFragments(
         (n, h, w, k),
-        pix,
+        slot // k,
         fragments.pix_to_face.reshape(-1)[slot],
-        zbuf,
+        fragments.zbuf.reshape(-1)[slot],
         fragments.bary_coords.reshape(-1, 3)[slot],
         fragments.dists.reshape(-1)[slot],
         rank=slot % k,
-        slots_by_depth=slots_by_depth,
+        slots_by_depth=None,  # rows in slot order; slot 0 is the nearest face only if depths ascend
     )
 
 

@@ -184,7 +184,8 @@ class SparseFragments:
     large (N, H, W, K) grid. `truncation` says where K dropped faces within reach (when the
     rasterizer was asked to report it; else None). `slots_by_depth` is False for fragments made
     by hand whose slots are not in ascending depth within a pixel: slot 0 (`nearest`) is then
-    not necessarily the nearest face (`nearest_by_depth`).
+    not necessarily the nearest face (`nearest_by_depth`). None (for rows in slot order) leaves
+    it to be checked when `nearest_by_depth` first needs it.
     """
 
     def __init__(
@@ -198,7 +199,7 @@ class SparseFragments:
         rank: Optional[torch.Tensor] = None,
         bary_zbuf: Optional[Callable[[], Tuple[torch.Tensor, torch.Tensor]]] = None,
         truncation: Optional[Truncation] = None,
-        slots_by_depth: bool = True,
+        slots_by_depth: Optional[bool] = True,
     ) -> None:
         if (zbuf is None or bary is None) and bary_zbuf is None:
             raise ValueError("SparseFragments needs zbuf and bary, or bary_zbuf to compute them")
@@ -253,6 +254,10 @@ class SparseFragments:
         """Ascending row positions of each covered pixel's nearest fragment by depth (equal
         depths: the earlier row). The rows of `nearest` unless the slots were made by hand out of
         depth order."""
+        if self.slots_by_depth is None:  # rows in slot order: do depths ascend within each pixel?
+            zbuf = self.zbuf.detach()
+            same_pixel = self.pix[1:] == self.pix[:-1]
+            self.slots_by_depth = not bool((same_pixel & (zbuf[1:] < zbuf[:-1])).any())
         if self.slots_by_depth:
             return self.nearest()
         return nearest_in_pixel(self.pix, self.zbuf.detach())
