@@ -25,7 +25,8 @@ from typing import Iterator, List
 import trimesh
 from PIL import Image
 
-_BOM = b"\xef\xbb\xbf"
+from .obj_text import strip_bom
+
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tga", ".tif", ".tiff", ".gif", ".webp")
 # MTL statements whose argument is a file name: their comments are handled in `get`, since a
 # file name may hold " #".
@@ -37,9 +38,7 @@ def clean_mtl_text(data: bytes) -> bytes:
     """An MTL file without byte-order mark and end-of-line comments outside file names:
     trimesh 5.2 reads `Kd 0.8 0.1 0.1  # red` as its default grey and misses the first
     statement after a BOM. A '#' counts as a comment after whitespace only."""
-    if data.startswith(_BOM):
-        data = data[len(_BOM):]
-    return _MTL_COMMENT.sub(rb"\1", data)
+    return _MTL_COMMENT.sub(rb"\1", strip_bom(data))
 
 
 def name_readings(name: str) -> Iterator[str]:
@@ -74,13 +73,14 @@ class AssetResolver(trimesh.resolvers.FilePathResolver):
             path = self._existing(reading)
             if path is None:
                 continue
+            data = path.read_bytes()
             if path.suffix.lower() in _IMAGE_SUFFIXES:
-                return self._checked_image(str(name), path.read_bytes())
+                return self._checked_image(str(name), data)
             if path.suffix.lower() != ".mtl":
-                return path.read_bytes()
+                return data
             if path.parent not in self._folders:
                 self._folders.append(path.parent)
-            return clean_mtl_text(path.read_bytes())
+            return clean_mtl_text(data)
         if str(name).strip() and str(name) not in self.missing:
             self.missing.append(str(name))
         raise FileNotFoundError(name)

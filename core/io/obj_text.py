@@ -34,12 +34,15 @@ _CONSISTENT_FACE = (
 _CONSISTENT_FACE_LINE = re.compile(rb"(?m)^" + _CONSISTENT_FACE + rb"$")
 
 
+def strip_bom(data: bytes) -> bytes:
+    """The bytes without a leading UTF-8 byte-order mark (which trimesh reads as text)."""
+    return data[len(_BOM):] if data.startswith(_BOM) else data
+
+
 def clean_obj_text(data: bytes, where: str, error: Type[ValueError]) -> bytes:
     """The OBJ file's bytes in the layout trimesh reads correctly (see the module notes);
     `error` (message starting with `where`) for a face whose corners mix index forms."""
-    if data.startswith(_BOM):
-        data = data[len(_BOM):]
-    data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").replace(b"\\\n", b"")
+    data = strip_bom(data).replace(b"\r\n", b"\n").replace(b"\r", b"\n").replace(b"\\\n", b"")
     data = _LEADING_BLANKS.sub(b"", data).replace(b"\t", b" ")
     if b"#" in data:
         data = _COMMENT_LINE.sub(b"", _DATA_LINE_COMMENT.sub(rb"\1", data))

@@ -220,16 +220,17 @@ def _vertex_attribute_colors(mesh: trimesh.Trimesh) -> Optional[np.ndarray]:
     return np.clip(colors[:, :3].astype(np.float32), 0.0, 1.0)
 
 
+def _rgb01(values: Any) -> np.ndarray:
+    """The RGB of a colour trimesh stores as uint8 (RGB or RGBA), in [0, 1]."""
+    return np.asarray(values, dtype=np.float32)[:3] / 255.0
+
+
 def _material_colors(material: Any) -> Optional[MaterialColors]:
     """A named OBJ (MTL) material's Ka, Kd, Ks and Ns; None for other materials."""
     if not isinstance(material, SimpleMaterial) or not getattr(material, "name", None):
         return None
-
-    def rgb(values: Any) -> np.ndarray:
-        return np.asarray(values, dtype=np.float32)[:3] / 255.0
-
     shininess = float(material.glossiness) if material.glossiness is not None else 0.0
-    return MaterialColors(rgb(material.ambient), rgb(material.diffuse), rgb(material.specular), shininess)
+    return MaterialColors(_rgb01(material.ambient), _rgb01(material.diffuse), _rgb01(material.specular), shininess)
 
 
 def _material_image(material: Any) -> Optional[Any]:
@@ -252,7 +253,7 @@ def _is_placeholder(material: Any) -> bool:
 def _base_color_factor(material: Any) -> Optional[np.ndarray]:
     """A glTF material's RGB baseColorFactor in [0, 1] (trimesh stores it as uint8), if set."""
     if isinstance(material, PBRMaterial) and material.baseColorFactor is not None:
-        return np.asarray(material.baseColorFactor, dtype=np.float32)[:3] / 255.0
+        return _rgb01(material.baseColorFactor)
     return None
 
 
@@ -262,5 +263,5 @@ def _material_color(material: Any) -> Optional[np.ndarray]:
         factor = _base_color_factor(material)
         return np.ones(3, dtype=np.float32) if factor is None else factor
     if isinstance(material, SimpleMaterial):
-        return np.asarray(material.main_color, dtype=np.float32)[:3] / 255.0
+        return _rgb01(material.main_color)
     return None
