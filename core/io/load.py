@@ -103,11 +103,13 @@ def load_objs_as_meshes(
     for f in files:
         data = read_mesh_data(f, formats=(".obj",))
         if not load_textures:
-            data = data.without_appearance()
-        mesh = data.to_meshes(device)
-        if load_textures and create_texture_atlas:
+            mesh = data.without_appearance().to_meshes(device)
+        elif create_texture_atlas:  # the atlas replaces the UV texture: build only the geometry
             atlas = mesh_data_atlas(data, texture_atlas_size, texture_wrap, make_device(device))
+            mesh = data.without_appearance().to_meshes(device)
             mesh = Meshes(mesh.verts_list(), mesh.faces_list(), textures=TexturesAtlas([atlas]))
+        else:
+            mesh = data.to_meshes(device)
         meshes.append(mesh)
     return meshes[0] if len(meshes) == 1 else join_meshes_as_batch(meshes)
 
