@@ -28,13 +28,12 @@ def merge_parts(parts: Sequence[MeshData]) -> MeshData:
     offsets = np.cumsum([0] + [len(p.verts) for p in parts[:-1]])
     verts = np.concatenate([p.verts for p in parts], axis=0)
     faces = np.concatenate([p.faces + off for p, off in zip(parts, offsets)], axis=0)
-    materials = {name: colors for p in parts for name, colors in p.materials.items()}
+    merged = MeshData(verts, faces, materials={name: colors for p in parts for name, colors in p.materials.items()})
     if all(p.uv_texture is not None for p in parts):
-        return MeshData(verts, faces, uv_texture=pack_atlas([p.uv_texture for p in parts]), materials=materials)
-    if any(p.uv_texture is not None or p.verts_colors is not None for p in parts):
-        colors = np.concatenate([vertex_colors(p) for p in parts], axis=0)
-        return MeshData(verts, faces, verts_colors=colors, materials=materials)
-    return MeshData(verts, faces, materials=materials)
+        merged.uv_texture = pack_atlas([p.uv_texture for p in parts])
+    elif any(p.uv_texture is not None or p.verts_colors is not None for p in parts):
+        merged.verts_colors = np.concatenate([vertex_colors(p) for p in parts], axis=0)
+    return merged
 
 
 def pack_atlas(textures: Sequence[UVTexture]) -> UVTexture:

@@ -6,6 +6,8 @@ trimesh need one uv per vertex. These two functions convert between the forms ex
 """
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from .mesh_data import MeshData, UVTexture
@@ -31,12 +33,11 @@ def weld_vertices(data: MeshData) -> MeshData:
         return data
     key = data.verts if data.verts_colors is None else np.hstack([data.verts, data.verts_colors])
     keep, old_to_new = _unique_rows_in_order(key)
-    return MeshData(
+    return dataclasses.replace(
+        data,
         verts=data.verts[keep],
         faces=old_to_new[data.faces],
         verts_colors=None if data.verts_colors is None else data.verts_colors[keep],
-        uv_texture=data.uv_texture,
-        materials=data.materials,
     )
 
 
@@ -50,10 +51,10 @@ def split_uv_seams(data: MeshData) -> MeshData:
     keep, corner_to_vertex = _unique_rows_in_order(pairs)
     vert_idx, uv_idx = pairs[keep, 0], pairs[keep, 1]
     faces = corner_to_vertex.reshape(-1, 3)
-    return MeshData(
+    return dataclasses.replace(
+        data,
         verts=data.verts[vert_idx],
         faces=faces,
         verts_colors=None if data.verts_colors is None else data.verts_colors[vert_idx],
         uv_texture=UVTexture(image=tex.image, verts_uvs=tex.verts_uvs[uv_idx], faces_uvs=faces),
-        materials=data.materials,
     )
