@@ -54,6 +54,7 @@ from .undo import EditHistory
 from .views.image_view import qimage_from_rgb
 from .views.inspector import FragmentInspector
 from .views.panes import RenderPane
+from .views.save_target import save_target
 from .views.sweep_dialog import SweepDialog
 from .views.viewport import Viewport
 
@@ -496,22 +497,15 @@ class MainWindow(QMainWindow):
         path, chosen = QFileDialog.getSaveFileName(self, f"Save render ({SAVE_CHOICES[which]})", start, filters)
         if not path:
             return
-        target = Path(path)
-        suffix = ".npy" if chosen == NPY_FILTER else ".png"
-        if target.suffix.lower() != suffix:
-            target = target.with_name(target.name + suffix)
-            if target.exists() and not self._confirm_overwrite(target):
-                return
+        target = save_target(self, path, ".npy" if chosen == NPY_FILTER else ".png")
+        if target is None:
+            return
         try:
             written = self.save_render(which, target, overwrite=True)
         except (OSError, ValueError) as exc:
             self.show_error(f"Could not save {target.name}: {exc}")
             return
         self.statusBar().showMessage(f"Saved {written}", 10_000)
-
-    def _confirm_overwrite(self, path: Path) -> bool:
-        answer = QMessageBox.question(self, "Replace file?", f"{path} already exists. Replace it?")
-        return answer == QMessageBox.StandardButton.Yes
 
     def copy_render_code(self, pane: str, package: str = "pytorch3d") -> str:
         """Put Python that builds `pane`'s renderer with the current settings on the clipboard

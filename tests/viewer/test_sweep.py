@@ -137,6 +137,22 @@ def test_save_writes_the_grid_and_never_overwrites_silently(qtbot, window, tmp_p
     assert out.read_bytes() == before
 
 
+def test_save_dialog_adds_png_and_asks_before_replacing(qtbot, window, tmp_path, monkeypatch) -> None:
+    from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+    dialog = _rendered_sweep(qtbot, window, "blend.gamma", 1e-3, 1e-1, 2)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kwargs: (str(tmp_path / "grid"), ""))
+    dialog.save_dialog()
+    target = tmp_path / "grid.png"
+    before = target.read_bytes()
+    assert "Saved" in dialog.status.text()
+    # "grid" again: the file dialog approved "grid", not "grid.png", so the sweep asks itself.
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *args: asked.append(args) or QMessageBox.StandardButton.No)
+    dialog.save_dialog()
+    assert len(asked) == 1 and target.read_bytes() == before
+
+
 def test_closing_the_window_stops_a_sweep_in_flight(qtbot, window) -> None:
     dialog = window.show_sweep()
     dialog.set_sweep("blend.sigma", 1e-5, 1e-3, 12)

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QMessageBox,
     QPushButton,
     QScrollArea,
     QSpinBox,
@@ -41,6 +40,7 @@ from ..sweep import (
 )
 from ..undo import EditHistory
 from .image_view import qimage_from_rgb, rgb_from_qimage
+from .save_target import save_target
 
 THUMB_SIZE = 180
 COLUMNS = 4  # of a sweep over one setting; a grid has one column per value of its first setting
@@ -263,11 +263,9 @@ class SweepDialog(QDialog):
         path, _ = QFileDialog.getSaveFileName(self, "Save sweep", f"{stem}-sweep.png", "PNG image (*.png)")
         if not path:
             return
-        target = Path(path) if path.lower().endswith(".png") else Path(path + ".png")
-        if target != Path(path) and target.exists():
-            answer = QMessageBox.question(self, "Replace file?", f"{target} already exists. Replace it?")
-            if answer != QMessageBox.StandardButton.Yes:
-                return
+        target = save_target(self, path, ".png")
+        if target is None:
+            return
         try:
             written = self.save(target, overwrite=True)  # the file dialog asked before replacing
         except (OSError, ValueError) as exc:
