@@ -217,6 +217,7 @@ class PaneRenderer:
         self._vertex_coloured: Meshes | None = None  # the mesh with vertex colours, for Gouraud
         self._fragments_key: tuple | None = None
         self._fragments: Fragments | None = None
+        self._k_report: KReport | None = None  # of self._fragments
         self._image_key: tuple | None = None
         self._image: PaneImage | None = None
 
@@ -242,30 +243,31 @@ class PaneRenderer:
             if cached.fragments is not None or not with_fragments:
                 return replace(cached, reused=True, fragments=cached.fragments if with_fragments else None)
 
+        name = shader_name(settings, self.pane)
         start = time.perf_counter()
         with torch.no_grad():
             cameras = build_cameras(settings, self.device)
             shader = build_shader(settings, self.pane, self.device, cameras)
             if frag_key != self._fragments_key:
                 self._fragments_key = None  # stays None if rasterization raises
-                rasterizer = MeshRasterizer(cameras, raster_settings(settings, self.pane))
+                rasterization = raster_settings(settings, self.pane)
+                rasterizer = MeshRasterizer(cameras, rasterization)
                 # A silhouette reads only distances: depths and barycentrics are then computed
                 # only if the inspector or a later shader reads them.
                 self._fragments = rasterizer(self._meshes, defer_bary_zbuf=not getattr(shader, "reads_bary_zbuf", True),
                                              report_truncation=True)
+                self._k_report = _k_report(self._fragments, rasterization.faces_per_pixel)
                 self._fragments_key = frag_key
-            shaded_meshes, note = self._shaded_meshes(mesh, shader_name(settings, self.pane))
+            shaded_meshes, note = self._shaded_meshes(mesh, name)
             images = shader(self._fragments, shaded_meshes)
             rgba = images[0].float().cpu().numpy()
         milliseconds = (time.perf_counter() - start) * 1000.0
-        name = shader_name(settings, self.pane)
         maps = None
         if with_fragments:
             maps = _fragment_maps(self._fragments, rgba, settings, name)
         self._image_key = img_key
         display = display_rgb(rgba, name, settings["camera.zfar"])
-        k_report = _k_report(self._fragments, raster_settings(settings, self.pane).faces_per_pixel)
-        self._image = PaneImage(self.pane, name, rgba, display, milliseconds, False, maps, k_report, note)
+        self._image = PaneImage(self.pane, name, rgba, display, milliseconds, False, maps, self._k_report, note)
         return self._image
 
     def _shaded_meshes(self, mesh: SceneMesh, shader: str):
