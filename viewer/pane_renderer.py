@@ -134,11 +134,11 @@ class KReport:
     def summary(self) -> str:
         """One short line for the pane: what K did."""
         if self.lost:
-            return f"K = {self.k} too small at {self._share(self.lost)} of px"
+            return f"K = {self.k} too small at {self.share(self.lost)} of px"
         if self.k == 1:
             return "K = 1: the nearest face of each pixel"
         if self.crowded:
-            return f"K = {self.k} full at {self._share(self.crowded)} of px, coverage kept"
+            return f"K = {self.k} full at {self.share(self.crowded)} of px, coverage kept"
         return f"K = {self.k} holds every face within reach"
 
     def details(self) -> str:
@@ -147,7 +147,8 @@ class KReport:
                 f"reach (the farthest were dropped); at {self.lost} the face containing the pixel centre "
                 "was among them, so soft coverage there is too low: raise faces per pixel or lower the blur radius")
 
-    def _share(self, count: int) -> str:
+    def share(self, count: int) -> str:
+        """`count` pixels as a percentage of the covered ones ("1.5 %")."""
         return f"{100.0 * count / max(self.covered, 1):.1f} %"
 
 

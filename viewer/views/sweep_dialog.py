@@ -223,7 +223,7 @@ class SweepDialog(QDialog):
         tile = self.tiles[index]
         tile.setIcon(QIcon(pixmap))
         report = image.k_report
-        lost = f"K too small at {100.0 * report.lost / max(report.covered, 1):.1f} % px" if report and report.lost else ""
+        lost = f"K too small at {report.share(report.lost)} px" if report and report.lost else ""
         self._caption(tile, self._points[index], f"{image.milliseconds:.0f} ms", lost)
         if lost:
             tile.setToolTip(f"{tile.toolTip()}\n{report.details()}")
