@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from .parameters import Settings
 from .scene_builder import (
-    SILHOUETTE,
     blend_params,
     orthographic_half_height,
     raster_settings,
@@ -29,7 +28,7 @@ def render_code(settings: Settings, pane: str, package: str = "pytorch3d") -> st
     if package not in PACKAGES:
         raise ValueError(f"package must be one of {tuple(PACKAGES)}, got {package!r}")
     name = shader_name(settings, pane)
-    shader = "SoftSilhouetteShader" if name == SILHOUETTE else shader_class(name).__name__
+    shader = shader_class(name).__name__
     camera_class, camera_lines = _cameras(settings)
     light_class, light_lines = _lights(settings)
     imports = sorted({"BlendParams", "Materials", "MeshRasterizer", "MeshRenderer", "RasterizationSettings",

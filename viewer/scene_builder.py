@@ -144,12 +144,12 @@ _SHADER_CLASSES: dict[str, Callable[..., torch.nn.Module]] = {
     "Hard Flat": HardFlatShader,
     "Soft Depth": SoftDepthShader,
     "Hard Depth": HardDepthShader,
+    SILHOUETTE: SoftSilhouetteShader,
 }
 
 
 def shader_class(name: str) -> Callable[..., torch.nn.Module]:
-    """The core shader class of a shader choice (the silhouette's is built apart: it takes only
-    blend parameters)."""
+    """The core shader class of a shader choice."""
     return _SHADER_CLASSES[name]
 
 
@@ -157,7 +157,7 @@ def build_shader(settings: Settings, pane: str, device: torch.device, cameras=No
     """The pane's shader with this scene's cameras (`cameras` when the caller has built them),
     lights, materials and blend parameters."""
     name = shader_name(settings, pane)
-    if name == SILHOUETTE:
+    if name == SILHOUETTE:  # it takes only blend parameters
         return SoftSilhouetteShader(blend_params=blend_params(settings))
     return shader_class(name)(
         device=device,
