@@ -144,6 +144,15 @@ def test_find_k_suggests_the_faces_per_pixel_that_loses_no_coverage(qtbot, windo
     assert window.state.value("raster.faces_per_pixel") == 10
 
 
+def test_find_k_drops_a_result_for_a_scene_since_changed(qtbot, window) -> None:
+    finder = window.panels["Rasterization"].k_finder
+    finder.find_button.click()
+    window.history.set_value("blend.sigma", 2e-4)  # before the search can report (same thread)
+    qtbot.waitUntil(finder.find_button.isEnabled, timeout=RENDER_TIMEOUT_MS)
+    qtbot.wait(50)
+    assert finder.result.text() == "" and not finder.use_button.isVisible()
+
+
 def test_find_k_over_the_memory_budget_says_why(qtbot, window) -> None:
     window.history.set_values({"raster.image_size": 1024, "raster.memory_budget_mb": 64}, "big")
     finder = window.panels["Rasterization"].k_finder

@@ -71,7 +71,6 @@ class KFinder(QObject):
     def __init__(self, state: SceneState, history: EditHistory, parent: QObject) -> None:
         super().__init__(parent)
         self._state, self._history = state, history
-        self._asked = -1  # the revision of the pending search
         self._jobs: list[FindKJob] = []  # kept alive until they report
         self.find_button = QPushButton("Find K")
         self.find_button.setToolTip(
@@ -96,8 +95,7 @@ class KFinder(QObject):
         state.mesh_changed.connect(self._forget)
 
     def find(self) -> None:
-        self._asked = self._state.revision
-        job = FindKJob(self._state.mesh, self._state.settings, self._asked)
+        job = FindKJob(self._state.mesh, self._state.settings, self._state.revision)
         job.signals.found.connect(self._on_found)
         job.signals.failed.connect(self._on_failed)
         self._jobs.append(job)
@@ -108,10 +106,11 @@ class KFinder(QObject):
         QThreadPool.globalInstance().start(job)
 
     def _done(self, revision: int) -> bool:
-        """Re-enable the button; True when the result is for the scene as it still is."""
+        """Re-enable the button; True when the result is for the scene as it still is (every
+        change of the scene raises its revision)."""
         self._jobs = [job for job in self._jobs if job.revision != revision]
         self.find_button.setEnabled(True)
-        return revision == self._asked == self._state.revision
+        return revision == self._state.revision
 
     def _on_found(self, needed: FacesPerPixelNeeded, revision: int) -> None:
         if not self._done(revision):
@@ -130,7 +129,5 @@ class KFinder(QObject):
             self.result.setText(f"Not found: {message}")
 
     def _forget(self, *_args) -> None:
-        if self._jobs:
-            self._asked = -1  # the pending result no longer applies
         self.result.clear()
         self.use_button.hide()
