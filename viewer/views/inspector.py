@@ -3,6 +3,9 @@ layer's share of the soft colour, and where K dropped faces within reach."""
 
 from __future__ import annotations
 
+from typing import Callable, NamedTuple
+
+import numpy as np
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
@@ -20,14 +23,31 @@ from ..scene_builder import PANES
 from . import colour_maps
 from .image_view import ImageView
 
+class _Picture(NamedTuple):
+    """One map of the inspector: its title, how it is drawn from the fragments at layer k
+    (an RGB image and its legend), and whether it depends on k (else it shows all layers)."""
+
+    name: str
+    draw: Callable[[FragmentMaps, int], tuple[np.ndarray, str]]
+    per_layer: bool = True
+
+
+def _layer_map(name: str, picture: Callable) -> _Picture:
+    """A picture of FragmentMaps.<name> at layer k (pixels without a face at k left out)."""
+    return _Picture(name, lambda maps, k: picture(getattr(maps, name)[:, :, k], maps.pix_to_face[:, :, k]))
+
+
 _PICTURES = (
-    ("pix_to_face", colour_maps.faces_image),
-    ("zbuf", colour_maps.depth_image),
-    ("bary_coords", colour_maps.bary_image),
-    ("dists", colour_maps.dists_image),
-    ("blend share", colour_maps.share_image),  # layer k's share of the soft colour (γ, σ)
-    ("dropped by K", colour_maps.k_state_image),  # all layers: where K cut candidates short
-    ("∂α/∂dist", colour_maps.alpha_gradient_image),  # all layers: where coverage responds to the faces (σ)
+    _Picture("pix_to_face", lambda maps, k: colour_maps.faces_image(maps.pix_to_face[:, :, k])),
+    _layer_map("zbuf", colour_maps.depth_image),
+    _layer_map("bary_coords", colour_maps.bary_image),
+    _layer_map("dists", colour_maps.dists_image),
+    _Picture("blend share", lambda maps, k: colour_maps.share_image(  # layer k's share of the soft colour (γ, σ)
+        None if maps.shares is None else maps.shares[:, :, k], maps.pix_to_face[:, :, k])),
+    _Picture("dropped by K", lambda maps, k: colour_maps.k_state_image(  # where K cut candidates short
+        maps.k_state, maps.pix_to_face[:, :, 0]), per_layer=False),
+    _Picture("∂α/∂dist", lambda maps, k: colour_maps.alpha_gradient_image(  # where coverage responds to the faces (σ)
+        maps.alpha_gradient, maps.pix_to_face[:, :, 0]), per_layer=False),
 )
 
 
@@ -60,7 +80,7 @@ class FragmentInspector(QWidget):
         grid = QGridLayout()
         self.views: dict[str, ImageView] = {}
         self.legends: dict[str, QLabel] = {}
-        for i, (name, _) in enumerate(_PICTURES):
+        for i, (name, _, _) in enumerate(_PICTURES):
             view = ImageView("No fragments yet")
             view.hovered.connect(self._on_hovered)
             legend = QLabel()
@@ -81,7 +101,7 @@ class FragmentInspector(QWidget):
         layout.addLayout(grid, 1)
 
         self.pane_combo.currentIndexChanged.connect(self._redraw)
-        self.layer_spin.valueChanged.connect(self._redraw)
+        self.layer_spin.valueChanged.connect(lambda: self._redraw(layer_only=True))
 
     def selected_pane(self) -> str:
         return PANES[self.pane_combo.currentIndex()]
@@ -114,7 +134,9 @@ class FragmentInspector(QWidget):
         layer = min(self.layer_spin.value(), maps.layers - 1)
         return f"{pane}: " + maps.readout(x, y, layer)
 
-    def _redraw(self) -> None:
+    def _redraw(self, layer_only: bool = False) -> None:
+        """Draw the shown pane's pictures; `layer_only`: only those that depend on the layer
+        (the others show all layers and stay as drawn)."""
         maps = self._maps.get(self.selected_pane())
         if maps is None:
             if self.snapshot_id >= 0:  # a result came, without this pane's fragments
@@ -124,18 +146,10 @@ class FragmentInspector(QWidget):
             self.layer_spin.setMaximum(maps.layers - 1)
         self.layers_label.setText(f"of {maps.layers} layer{'s' if maps.layers != 1 else ''}")
         k = self.layer_spin.value()
-        faces = maps.pix_to_face[:, :, k]
-        for name, picture in _PICTURES:
-            if name == "pix_to_face":
-                rgb, legend = picture(faces)
-            elif name == "dropped by K":
-                rgb, legend = picture(maps.k_state, maps.pix_to_face[:, :, 0])
-            elif name == "∂α/∂dist":
-                rgb, legend = picture(maps.alpha_gradient, maps.pix_to_face[:, :, 0])
-            elif name == "blend share":
-                rgb, legend = picture(None if maps.shares is None else maps.shares[:, :, k], faces)
-            else:
-                rgb, legend = picture(getattr(maps, name)[:, :, k], faces)
+        for name, draw, per_layer in _PICTURES:
+            if layer_only and not per_layer:
+                continue
+            rgb, legend = draw(maps, k)
             self.views[name].set_image(rgb)
             self.legends[name].setText(legend)
             self.legends[name].setToolTip(legend)  # the whole legend, where a narrow column cuts it
@@ -143,7 +157,7 @@ class FragmentInspector(QWidget):
     def _show_nothing(self, reason: str) -> None:
         """Empty every picture and legend (with `reason` as the pictures' placeholder)."""
         self.layers_label.setText("of – layers")
-        for name, _ in _PICTURES:
+        for name, _, _ in _PICTURES:
             self.views[name].set_image(None)
             self.views[name].set_placeholder(reason)
             self.legends[name].clear()
